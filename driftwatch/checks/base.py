@@ -1,0 +1,153 @@
+"""The contract every check follows: CheckContext in, CheckResult out.
+
+A check is a plain function ``(CheckContext) -> CheckResult``. It may use the
+store and embedder handed to it and nothing else: no Prometheus, no Slack, no
+state DB. The runner turns results into metrics, history and alerts in one place.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from driftwatch.config import CollectionConfig
+    from driftwatch.embedders.base import Embedder
+    from driftwatch.stores.base import CollectionHandle, ProgressCallback
+
+Status = Literal["ok", "warning", "drift", "error", "unavailable"]
+STATUSES: tuple[Status, ...] = get_args(Status)
+# Exported as driftwatch_check_status; alert rules and dashboards depend on these codes.
+STATUS_CODES: dict[Status, int] = {"ok": 0, "warning": 1, "drift": 2, "error": 3, "unavailable": 4}
+# How bad each status is when several are combined (unavailable is not a problem).
+STATUS_SEVERITY: dict[Status, int] = {"ok": 0, "unavailable": 0, "warning": 1, "error": 2, "drift": 3}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One run of one check on one collection (the DESIGN.md contract)."""
+
+    check: str
+    collection: str
+    status: Status
+    value: float | None
+    threshold: float | None
+    detail: Mapping[str, Any]
+    started_at: datetime
+    duration_s: float
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["started_at"] = self.started_at.isoformat()
+        data["detail"] = _jsonable(dict(self.detail))
+        data["value"] = _finite_or_none(self.value)
+        data["threshold"] = _finite_or_none(self.threshold)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CheckResult:
+        return cls(
+            check=data["check"],
+            collection=data["collection"],
+            status=data["status"],
+            value=data.get("value"),
+            threshold=data.get("threshold"),
+            detail=data.get("detail") or {},
+            started_at=datetime.fromisoformat(data["started_at"]),
+            duration_s=float(data["duration_s"]),
+            message=data["message"],
+        )
+
+    @property
+    def is_problem(self) -> bool:
+        return self.status in ("warning", "drift")
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _jsonable(value: Any) -> Any:
+    """numpy scalars/arrays and NaN do not survive json.dumps; normalise them."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return _finite_or_none(value)
+    return value
+
+
+@dataclass(frozen=True)
+class CanaryBaseline:
+    query: str
+    ids: list[str]
+    scores: list[float]
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What the live embedder and the store looked like when things were known good."""
+
+    collection: str
+    model: str
+    created_at: datetime
+    dimension: int | None
+    fingerprint_texts: list[str]
+    fingerprint_vectors: np.ndarray  # float32 (n_texts, dim), L2-normalised
+    canaries: list[CanaryBaseline]
+    scores: list[float]  # canary similarity scores: the reference window
+    id: int | None = None
+
+
+@dataclass
+class CheckContext:
+    """Everything a check may use. Built by the runner, one per (collection, cycle)."""
+
+    collection: CollectionConfig
+    store: CollectionHandle
+    embedder: Embedder
+    baseline: Baseline | None = None
+    recent_scores: Sequence[float] = ()  # canary scores of recent probes (score window)
+    rng: np.random.Generator = field(default_factory=np.random.default_rng)
+    progress: ProgressCallback | None = None  # full scans report (done, total) here
+    check: str = ""
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    _t0: float = field(default_factory=time.perf_counter)
+
+    def result(
+        self,
+        status: Status,
+        message: str,
+        value: float | None = None,
+        threshold: float | None = None,
+        **detail: Any,
+    ) -> CheckResult:
+        """Build this check's result; started_at and duration are filled in here."""
+        return CheckResult(
+            check=self.check,
+            collection=self.collection.name,
+            status=status,
+            value=None if value is None else float(value),
+            threshold=None if threshold is None else float(threshold),
+            detail=detail,
+            started_at=self.started_at,
+            duration_s=time.perf_counter() - self._t0,
+            message=message,
+        )
+
+
+CheckFunction = Callable[[CheckContext], CheckResult]

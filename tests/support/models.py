@@ -1,0 +1,31 @@
+"""The real ONNX models the tests use (installed from PyPI, nothing downloaded)."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+from driftwatch.config import OnnxEmbedderConfig
+from driftwatch.embedders.onnx import OnnxEmbedder
+
+MINILM = "all-MiniLM-L6-v2"  # int8 export
+PARAPHRASE = "paraphrase-MiniLM-L3-v2"  # fp32 export; same 384 dims, different space
+CORPUS = Path(__file__).resolve().parents[2] / "examples" / "corpus" / "python-docs.jsonl"
+
+
+def onnx_config(model: str, path: str | None = None, **kwargs: object) -> OnnxEmbedderConfig:
+    return OnnxEmbedderConfig.model_validate({"kind": "onnx", "model": model, "path": path, **kwargs})
+
+
+@cache
+def embedder(model: str) -> OnnxEmbedder:
+    """Shared per test session: loading a model takes ~0.5 s."""
+    return OnnxEmbedder(onnx_config(model))
+
+
+@cache
+def corpus() -> list[dict[str, str]]:
+    """Real English paragraphs from CPython's documentation (see examples/corpus)."""
+    with CORPUS.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
