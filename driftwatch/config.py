@@ -14,6 +14,7 @@ in ``repr``, error messages or ``driftwatch config validate`` output.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -96,7 +97,11 @@ class OpenAIEmbedderConfig(_Strict):
     dimensions: int | None = Field(default=None, ge=1)
     batch_size: int = Field(default=64, ge=1, le=2048)
     timeout: Duration = timedelta(seconds=30)
+    connect_timeout: Duration = timedelta(seconds=5)
     max_retries: int = Field(default=4, ge=0, le=20)
+    retry_backoff: Duration = Field(
+        default=timedelta(milliseconds=500), description="first retry delay; doubles, jittered"
+    )
 
 
 class ChromaEmbedderConfig(_Strict):
@@ -231,9 +236,7 @@ class SlackConfig(_Strict):
 
 class AlertsConfig(_Strict):
     slack: SlackConfig | None = None
-    runbook_base_url: str = (
-        "https://github.com/driftwatch/driftwatch/blob/main/alerts/runbook.md"
-    )
+    runbook_base_url: str = "https://github.com/driftwatch/driftwatch/blob/main/alerts/runbook.md"
 
 
 # --- top level ---------------------------------------------------------------
@@ -277,15 +280,39 @@ class Config(_Strict):
 # --- loading -----------------------------------------------------------------
 
 _ENV_REF = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
+_PLACEHOLDER = re.compile(r"__dwenv(\d+)__")
 
 
-def _interpolate(value: Any, path: str, env: Mapping[str, str], problems: list[str]) -> Any:
+def _protect_references(text: str) -> tuple[str, list[tuple[str | None, str | None]]]:
+    """Swap each ${VAR} for a plain token before YAML parsing.
+
+    ``{webhook_url: ${SLACK_WEBHOOK_URL}}`` is not valid YAML as written (the
+    braces end the flow mapping), yet it is the natural way to write it. Tokens
+    are substituted after parsing, so a value is never parsed as YAML itself and
+    a missing variable can be reported with its config path.
+    """
+    refs: list[tuple[str | None, str | None]] = []
+
+    def token(match: re.Match[str]) -> str:
+        refs.append((None, None) if match.group(0) == "$$" else (match.group(1), match.group(2)))
+        return f"__dwenv{len(refs) - 1}__"
+
+    return _ENV_REF.sub(token, text), refs
+
+
+def _interpolate(
+    value: Any,
+    path: str,
+    env: Mapping[str, str],
+    refs: list[tuple[str | None, str | None]],
+    problems: list[str],
+) -> Any:
     if isinstance(value, str):
 
         def substitute(match: re.Match[str]) -> str:
-            if match.group(0) == "$$":
+            name, default = refs[int(match.group(1))]
+            if name is None:
                 return "$"
-            name, default = match.group(1), match.group(2)
             if name in env:
                 return env[name]
             if default is not None:
@@ -293,11 +320,13 @@ def _interpolate(value: Any, path: str, env: Mapping[str, str], problems: list[s
             problems.append(f"{path or '<root>'}: environment variable {name} is not set")
             return ""
 
-        return _ENV_REF.sub(substitute, value)
+        return _PLACEHOLDER.sub(substitute, value)
     if isinstance(value, dict):
-        return {k: _interpolate(v, _join(path, str(k)), env, problems) for k, v in value.items()}
+        return {
+            k: _interpolate(v, _join(path, str(k)), env, refs, problems) for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [_interpolate(v, f"{path}[{i}]", env, problems) for i, v in enumerate(value)]
+        return [_interpolate(v, f"{path}[{i}]", env, refs, problems) for i, v in enumerate(value)]
     return value
 
 
@@ -338,7 +367,9 @@ def _cross_references(cfg: Config) -> list[str]:
     for i, coll in enumerate(cfg.collections):
         if coll.store not in cfg.stores:
             known = ", ".join(stores) or "none configured"
-            problems.append(f"collections[{i}].store: unknown store {coll.store!r} (known: {known})")
+            problems.append(
+                f"collections[{i}].store: unknown store {coll.store!r} (known: {known})"
+            )
         if coll.embedder not in cfg.embedders:
             known = ", ".join(embedders) or "none configured"
             problems.append(
@@ -361,15 +392,25 @@ def _cross_references(cfg: Config) -> list[str]:
 
 
 def parse_config(
-    data: Any, env: Mapping[str, str] | None = None, source: str | None = None
+    data: Any,
+    env: Mapping[str, str] | None = None,
+    source: str | None = None,
+    refs: list[tuple[str | None, str | None]] | None = None,
 ) -> Config:
-    """Validate already-parsed YAML; raises ConfigError listing every problem."""
+    """Validate parsed YAML; raises ConfigError listing every problem.
+
+    ``refs`` comes from parsing text with ``_protect_references``; without it,
+    ``${VAR}`` in plain (already parsed) data is interpolated directly.
+    """
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(["<root>: expected a mapping of settings"], source)
+    if refs is None:
+        protected, refs = _protect_references(json.dumps(data))
+        data = json.loads(protected)
     problems: list[str] = []
-    data = _interpolate(data, "", os.environ if env is None else env, problems)
+    data = _interpolate(data, "", os.environ if env is None else env, refs, problems)
     try:
         cfg = Config.model_validate(data)
     except ValidationError as exc:
@@ -400,11 +441,12 @@ def load_config(
         raise ConfigError([f"<file>: config file {source} does not exist"], source) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"<file>: cannot read {source}: {exc}"], source) from None
+    protected, refs = _protect_references(text)
     try:
-        data = yaml.safe_load(text)
+        data = yaml.safe_load(protected)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "<file>"
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError([f"{where}: YAML syntax error: {problem}"], source) from None
-    return parse_config(data, env, source)
+    return parse_config(data, env, source, refs)

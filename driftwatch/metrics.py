@@ -101,9 +101,7 @@ EVIDENCE: dict[str, dict[str, Evidence]] = {
         "recall": Evidence(
             "driftwatch_canary_recall_ratio", "Mean recall@k of canaries with expected ids."
         ),
-        "mrr": Evidence(
-            "driftwatch_canary_mrr", "Mean reciprocal rank of canaries' expected ids."
-        ),
+        "mrr": Evidence("driftwatch_canary_mrr", "Mean reciprocal rank of canaries' expected ids."),
         "top1_similarity": Evidence(
             "driftwatch_canary_top1_similarity", "Mean top-1 similarity of canary queries."
         ),
@@ -139,15 +137,14 @@ LABELLED_EVIDENCE: dict[str, tuple[str, str, str, tuple[str, ...], str]] = {
     "version_mix": (
         "documents",
         "driftwatch_collection_documents",
-        "Records per embedding model and version tag (model=\"none\": untagged).",
+        'Records per embedding model and version tag (model="none": untagged).',
         ("model", "version"),
         "count",
     ),
     "consistency": (
         "by_model",
         "driftwatch_consistency_match_ratio_by_model",
-        "Share of sampled records whose stored vector the live embedder reproduces, "
-        "per model tag.",
+        "Share of sampled records whose stored vector the live embedder reproduces, per model tag.",
         ("model",),
         "ratio",
     ),
@@ -444,11 +441,7 @@ class DriftwatchMetrics:
 
 
 def _label_sets(metric: Gauge) -> list[Mapping[str, str]]:
-    return [
-        dict(sample.labels)
-        for family in metric.collect()
-        for sample in family.samples
-    ]
+    return [dict(sample.labels) for family in metric.collect() for sample in family.samples]
 
 
 def all_metric_names(registry: CollectorRegistry | None = None) -> set[str]:
@@ -456,7 +449,7 @@ def all_metric_names(registry: CollectorRegistry | None = None) -> set[str]:
     registry = registry or CollectorRegistry()
     DriftwatchMetrics(registry)
     names: set[str] = set()
-    for collector in list(registry._collector_to_names):  # noqa: SLF001 - no public API
+    for collector in list(registry._collector_to_names):
         describe = getattr(collector, "describe", None)
         families = describe() if describe else collector.collect()
         for family in families:

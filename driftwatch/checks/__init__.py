@@ -13,9 +13,12 @@ CHECKS: dict[str, CheckFunction] = {
     "version_mix": check_version_mix,
 }
 
+# Checks that compare with the collection's baseline (captured on first start).
+NEEDS_BASELINE = frozenset({"fingerprint", "canary", "score_distribution"})
+
 # Which schedule interval drives each check (ScheduleConfig field name).
 SCHEDULE_OF: dict[str, str] = {
     "version_mix": "version_mix",
 }
 
-__all__ = ["CHECKS", "SCHEDULE_OF", "CheckContext", "CheckFunction", "CheckResult"]
+__all__ = ["CHECKS", "NEEDS_BASELINE", "SCHEDULE_OF", "CheckContext", "CheckFunction", "CheckResult"]

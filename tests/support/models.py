@@ -15,7 +15,9 @@ CORPUS = Path(__file__).resolve().parents[2] / "examples" / "corpus" / "python-d
 
 
 def onnx_config(model: str, path: str | None = None, **kwargs: object) -> OnnxEmbedderConfig:
-    return OnnxEmbedderConfig.model_validate({"kind": "onnx", "model": model, "path": path, **kwargs})
+    return OnnxEmbedderConfig.model_validate(
+        {"kind": "onnx", "model": model, "path": path, **kwargs}
+    )
 
 
 @cache

@@ -1,0 +1,139 @@
+"""What ``driftwatch feeds check`` shows: notices for models in use, and feed health.
+
+``FeedReport.to_json()`` is the ``--json`` output::
+
+    {"generated_at": "2026-01-02T03:04:05+00:00", "exit_code": 1,
+     "feeds": [{"feed": "openai", "url": "https://example.org/…", "status": "ok",
+                "reason": null, "message": "12 entries", "entries": 12,
+                "new_notices": 1, "duration_s": 0.2}],
+     "notices": [{"model": "text-embedding-ada-002", "provider": "openai",
+                  "feed": "openai", "title": "...", "link": "...",
+                  "matched_as": "text-embedding-ada-002", "announced": "...",
+                  "deprecated_on": null, "shutdown_on": "2024-01-04",
+                  "earliest_shutdown_on": null, "days_until_shutdown": -30,
+                  "needs_review": false, "conflict": false}]}
+
+``render_report`` prints the same as two rich tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from typing import Any, Literal
+
+from rich.console import Console
+from rich.table import Table
+
+FetchStatus = Literal["ok", "not_modified", "error"]
+
+
+@dataclass(frozen=True)
+class FeedOutcome:
+    """How one feed check went."""
+
+    feed: str
+    url: str  # redacted
+    status: FetchStatus
+    reason: str | None  # the driftwatch_feed_errors_total reason label on error
+    message: str
+    entries: int | None
+    new_notices: int
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class NoticeView:
+    """One current notice about a model in use."""
+
+    model: str
+    provider: str
+    feed: str
+    title: str
+    link: str | None
+    matched_as: str
+    announced: datetime | None
+    deprecated_on: date | None
+    shutdown_on: date | None
+    earliest_shutdown_on: date | None
+    days_until_shutdown: int | None
+    needs_review: bool
+    conflict: bool
+
+    @property
+    def effective_shutdown(self) -> date | None:
+        """The announced shutdown date, or else the earliest possible one."""
+        return self.shutdown_on or self.earliest_shutdown_on
+
+
+@dataclass(frozen=True)
+class FeedReport:
+    generated_at: datetime
+    feeds: tuple[FeedOutcome, ...]
+    notices: tuple[NoticeView, ...]
+
+    @property
+    def exit_code(self) -> int:
+        """1: a model in use has a notice; 2: no notice but a feed failed; 0: all clear."""
+        if self.notices:
+            return 1
+        if any(f.status == "error" for f in self.feeds):
+            return 2
+        return 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "generated_at": self.generated_at.isoformat(),
+            "exit_code": self.exit_code,
+            "feeds": [asdict(f) for f in self.feeds],
+            "notices": [_notice_json(n) for n in self.notices],
+        }
+
+
+def _notice_json(notice: NoticeView) -> dict[str, Any]:
+    data = asdict(notice)
+    for key, value in data.items():
+        if isinstance(value, date | datetime):
+            data[key] = value.isoformat()
+    return data
+
+
+def _day(value: date | None) -> str:
+    return value.isoformat() if value else "-"
+
+
+def render_report(report: FeedReport, console: Console) -> None:
+    """Print the notices, then each feed's fetch status."""
+    if report.notices:
+        table = Table(title="Deprecation notices for models in use")
+        for column in ("model", "provider", "deprecated", "shutdown", "days left", "source"):
+            table.add_column(column)
+        table.add_column("notice", overflow="fold")
+        for n in report.notices:
+            shutdown = _day(n.shutdown_on)
+            if n.shutdown_on is None and n.earliest_shutdown_on is not None:
+                shutdown = f"≥ {_day(n.earliest_shutdown_on)}"
+            flags = [f for f, on in (("needs review", n.needs_review), ("conflict", n.conflict)) if on]
+            days = "-" if n.days_until_shutdown is None else str(n.days_until_shutdown)
+            style = "red" if n.days_until_shutdown is not None and n.days_until_shutdown < 30 else None
+            title = n.title + (f" [{', '.join(flags)}]" if flags else "")
+            if n.link:
+                title += f"\n{n.link}"
+            table.add_row(
+                n.model, n.provider, _day(n.deprecated_on), shutdown, days, n.feed, title,
+                style=style,
+            )
+        console.print(table)
+    else:
+        console.print("No deprecation notices for the models in use.")
+    feeds = Table(title="Feeds")
+    for column in ("feed", "status", "entries", "new", "message"):
+        feeds.add_column(column)
+    for f in report.feeds:
+        status = f.status if f.reason is None else f"{f.status} ({f.reason})"
+        entries = "-" if f.entries is None else str(f.entries)
+        feeds.add_row(
+            f.feed, status, entries, str(f.new_notices), f.message,
+            style="red" if f.status == "error" else None,
+        )
+    console.print(feeds)

@@ -1,0 +1,202 @@
+"""Config loading: every problem at once with its path, env interpolation, secrets kept secret."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from driftwatch.config import (
+    ChromaStoreConfig,
+    OpenAIEmbedderConfig,
+    load_config,
+    parse_config,
+    parse_duration,
+    resolve_config_path,
+)
+from driftwatch.errors import ConfigError
+
+DESIGN_SHAPE = """
+state_url: sqlite:///driftwatch.db
+listen: 127.0.0.1:9464
+embedders:
+  live:
+    kind: onnx
+    model: all-MiniLM-L6-v2
+    path: /path/model.onnx
+    tokenizer: /path/tokenizer.json
+  provider:
+    kind: openai
+    base_url: http://127.0.0.1:8080/v1
+    model: text-embedding-3-small
+    api_key: ${OPENAI_API_KEY}
+stores:
+  local: {kind: chroma, path: ./chroma}
+  remote: {kind: chroma, url: http://chroma:8000}
+collections:
+  - store: local
+    name: docs
+    embedder: live
+    model_key: embedding_model
+    version_key: embedding_version
+    expected_model: all-MiniLM-L6-v2
+    canaries:
+      - {query: "how do I reset my password", expect: ["doc-123"]}
+    schedule: {probe: 5m, version_mix: 1h}
+models:
+  - {id: text-embedding-ada-002, provider: openai, aliases: ["ada-002"]}
+feeds:
+  - {url: https://example.invalid/feed.xml, interval: 6h}
+alerts:
+  slack: {webhook_url: ${SLACK_WEBHOOK_URL}}
+"""
+SECRET_ENV = {
+    "OPENAI_API_KEY": "sk-test-key-do-not-print",
+    "SLACK_WEBHOOK_URL": "https://hooks.slack.invalid/services/T000/B000/XXXXSECRET",
+}
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "driftwatch.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_accepts_the_design_shape(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, DESIGN_SHAPE), env=SECRET_ENV)
+    coll = cfg.collections[0]
+    assert coll.schedule.probe == timedelta(minutes=5)
+    assert coll.schedule.version_mix == timedelta(hours=1)
+    assert coll.canaries[0].expect == ["doc-123"]
+    provider = cfg.embedders["provider"]
+    assert isinstance(provider, OpenAIEmbedderConfig)
+    assert provider.api_key is not None
+    assert provider.api_key.get_secret_value() == SECRET_ENV["OPENAI_API_KEY"]
+    assert isinstance(cfg.stores["remote"], ChromaStoreConfig)
+    assert cfg.listen_host == "127.0.0.1" and cfg.listen_port == 9464
+    assert cfg.feeds[0].interval == timedelta(hours=6)
+
+
+def test_secrets_never_appear_in_repr(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, DESIGN_SHAPE), env=SECRET_ENV)
+    text = repr(cfg) + str(cfg.model_dump())
+    for secret in SECRET_ENV.values():
+        assert secret not in text
+
+
+def test_every_problem_is_listed_with_its_path(tmp_path: Path) -> None:
+    text = """
+listen: nowhere
+embedders:
+  live: {kind: onnx}
+  other: {kind: faiss, model: x}
+stores:
+  local: {kind: chroma, path: ./a, url: http://b}
+collections:
+  - {store: missing, name: docs, embedder: live, schedule: {probe: 5x}}
+"""
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text), env={})
+    problems = info.value.problems
+    joined = "\n".join(problems)
+    assert "listen: invalid listen address 'nowhere'" in joined
+    assert any(p.startswith("embedders.live.model:") for p in problems)
+    assert any(p.startswith("embedders.other:") for p in problems)
+    assert any(p.startswith("stores.local:") and "exactly one" in p for p in problems)
+    assert "collections[0].schedule.probe: invalid duration '5x'" in joined
+    assert len(problems) >= 5
+
+
+def test_unknown_references_are_named(tmp_path: Path) -> None:
+    text = """
+embedders: {live: {kind: onnx, model: m}}
+stores: {local: {kind: chroma, path: ./c}}
+collections:
+  - {store: nope, name: docs, embedder: ghost}
+  - {store: local, name: docs2, embedder: live, checks: [fingerprint, vibes]}
+"""
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text), env={})
+    assert info.value.problems == [
+        "collections[0].store: unknown store 'nope' (known: local)",
+        "collections[0].embedder: unknown embedder 'ghost' (known: live)",
+        f"collections[1].checks[1]: unknown check 'vibes' (known: {_known_checks()})",
+    ]
+
+
+def _known_checks() -> str:
+    from driftwatch.checks import CHECKS
+
+    return ", ".join(sorted(CHECKS))
+
+
+def test_missing_env_var_is_an_error_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, DESIGN_SHAPE), env={"OPENAI_API_KEY": "k"})
+    assert info.value.problems == [
+        "alerts.slack.webhook_url: environment variable SLACK_WEBHOOK_URL is not set"
+    ]
+
+
+def test_env_defaults_and_escapes() -> None:
+    cfg = parse_config(
+        {"listen": "${LISTEN:-0.0.0.0:9000}", "state_url": "sqlite:///$$HOME.db"}, env={}
+    )
+    assert cfg.listen == "0.0.0.0:9000"
+    assert cfg.state_url == "sqlite:///$HOME.db"
+
+
+def test_secret_values_are_not_echoed_in_errors(tmp_path: Path) -> None:
+    text = DESIGN_SHAPE.replace("interval: 6h", "interval: 6h, bogus: 1")
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text), env=SECRET_ENV)
+    assert "feeds[0].bogus: Extra inputs are not permitted" in info.value.problems
+    for secret in SECRET_ENV.values():
+        assert secret not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("30s", 30), ("5m", 300), ("1h", 3600), ("1h30m", 5400), ("7d", 604800), (45, 45)],
+)
+def test_durations(text: str | int, expected: float) -> None:
+    assert parse_duration(text).total_seconds() == expected
+
+
+@pytest.mark.parametrize("text", ["5x", "", "m5", "-1s", "1h 2", True, 0])
+def test_bad_durations(text: object) -> None:
+    with pytest.raises(ValueError, match="invalid duration"):
+        parse_duration(text)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"config file .*nope.yaml does not exist"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, "listen: [unclosed\nstores: {}\n"))
+    assert info.value.problems[0].startswith("line ")
+    assert "YAML syntax error" in info.value.problems[0]
+
+
+def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="expected a mapping"):
+        load_config(write(tmp_path, "- a\n- b\n"))
+
+
+def test_config_path_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DRIFTWATCH_CONFIG", raising=False)
+    assert resolve_config_path(None) == Path("driftwatch.yaml")
+    monkeypatch.setenv("DRIFTWATCH_CONFIG", "/etc/dw.yaml")
+    assert resolve_config_path(None) == Path("/etc/dw.yaml")
+    assert resolve_config_path("given.yaml") == Path("given.yaml")
+
+
+def test_demo_config_is_valid() -> None:
+    demo = Path(__file__).resolve().parents[1] / "examples" / "demo" / "driftwatch.yaml"
+    cfg = load_config(demo, env={})
+    assert cfg.collections[0].name == "python-docs"
+    assert cfg.listen == "127.0.0.1:9464"
