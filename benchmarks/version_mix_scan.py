@@ -10,7 +10,8 @@ alike, it times:
   the least work any scan of every record's metadata can do through Chroma;
 - check: ``check_version_mix`` through ``ChromaStore`` over the same collection.
 
-Reported: records/s of both, their ratio (target >= 0.8), peak RSS. It also
+Reported: records/s of both, their ratio (target >= 0.8), peak RSS after
+those scans, and the raw loop's records/s per page size. It also
 times the two ways ``ChromaCollection.sample`` could draw a uniform sample
 (ids-only scan + get by ids, vs one ``get`` per random offset), which is how
 the sampling approach was chosen.
@@ -27,7 +28,15 @@ from typing import Any
 import chromadb
 import numpy as np
 
-from benchmarks.common import WORK_DIR, Timing, best, peak_rss_mb, time_call, write_results
+from benchmarks.common import (
+    WORK_DIR,
+    Timing,
+    best,
+    current_rss_mb,
+    peak_rss_mb,
+    time_call,
+    write_results,
+)
 from driftwatch.checks.base import CheckContext
 from driftwatch.checks.version_mix import check_version_mix
 from driftwatch.config import ChromaStoreConfig, CollectionConfig
@@ -35,6 +44,9 @@ from driftwatch.stores import open_store
 from driftwatch.stores.chroma import chroma_settings
 
 COLLECTION = "bench-version-mix"
+# Page sizes the raw loop is also timed with, to choose ChromaStoreConfig.page_size
+# (32,766 is the most Chroma serves with metadata in one call).
+SWEEP_PAGE_SIZES = (1000, 2500, 5000, 10000, 20000, 32766)
 DIM = 384
 # (model, version, share of records); the rest are untagged.
 TAGS = [
@@ -47,7 +59,7 @@ TAGS = [
 def build(path: Path, records: int) -> None:
     """Create the collection under ``path`` unless a complete one is cached there."""
     path.mkdir(parents=True, exist_ok=True)
-    client = chromadb.PersistentClient(str(path), settings=chroma_settings())
+    client: Any = chromadb.PersistentClient(str(path), settings=chroma_settings())
     try:
         existing = client.get_or_create_collection(
             COLLECTION, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
@@ -130,10 +142,12 @@ def main() -> None:
         store="bench", name=COLLECTION, embedder="none", expected_model=TAGS[0][0]
     )
     store = open_store("bench", cfg)
-    client = chromadb.PersistentClient(str(path), settings=chroma_settings())
+    client: Any = chromadb.PersistentClient(str(path), settings=chroma_settings())
     try:
         raw_coll = client.get_collection(COLLECTION, embedding_function=None)
         handle = store.open_collection(COLLECTION)
+        handle.count()  # the first call loads Chroma's segments; not part of a scan
+        rss_before = current_rss_mb()
         raw_times: list[Timing] = []
         check_times: list[Timing] = []
         verdict = ""
@@ -146,6 +160,12 @@ def main() -> None:
             assert result.detail["total"] == args.records, result.detail
             verdict = result.status
             check_times.append(t)
+
+        scan_rss = peak_rss_mb()  # before the sweep's larger pages raise it
+        sweep: dict[int, list[Timing]] = {}
+        for _ in range(2):
+            for size in SWEEP_PAGE_SIZES:
+                sweep.setdefault(size, []).append(time_call(lambda: raw_scan(raw_coll, size))[0])  # noqa: B023
 
         rng = np.random.default_rng(0)
         by_ids, by_offsets, ours = [], [], []
@@ -174,12 +194,17 @@ def main() -> None:
             "ratio_check_to_raw": round(check_rate / raw_rate, 3),
             "target_ratio": 0.8,
             "verdict": verdict,
+            "raw_records_per_s_by_page_size": {
+                str(size): round(args.records / best(times).wall_s) for size, times in sweep.items()
+            },
             "sample": {
                 "n": args.sample,
                 "ids_scan_then_get_s": round(best(by_ids).wall_s, 4),
                 "get_per_random_offset_s": round(best(by_offsets).wall_s, 4),
                 "chroma_collection_sample_s": round(best(ours).wall_s, 4),
             },
+            "rss_mb_before_scans": round(rss_before, 1),
+            "peak_rss_mb_scans": round(scan_rss, 1),
             "peak_rss_mb": round(peak_rss_mb(), 1),
         },
     )

@@ -108,6 +108,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CANNOT_CHECK
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        # An unexpected crash must not exit 1, which would read as "drift found".
+        log.exception("internal error")
+        err.print(f"[red]internal error:[/] {_escape(f'{type(exc).__name__}: {exc}')}")
+        return EXIT_CANNOT_CHECK
 
 
 def _command_path(args: argparse.Namespace) -> str:
@@ -338,7 +343,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.demo_command == "run":
         demo.seed(config, out)
         return cmd_run(args)
-    results = demo.swap(config, out)
+    results = demo.swap(config, err)  # stdout stays clean for --json
     return _print_results(results, as_json=args.json)
 
 

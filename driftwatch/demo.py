@@ -37,7 +37,8 @@ def demo_records() -> list[dict[str, str]]:
     return [r for r in rows if r["id"].startswith("topic-")]
 
 
-def seed(config: Config, console: Console) -> None:
+def seed(config: Config, console: Console, limit: int | None = None) -> None:
+    """Create and fill every embedded demo collection that is still empty."""
     import chromadb
     from chromadb.config import Settings
 
@@ -58,7 +59,7 @@ def seed(config: Config, console: Console) -> None:
                 console.print(f"demo collection {coll.name!r} exists ({collection.count()} records)")
                 continue
             embedder = pool.get(coll.embedder)
-            records = demo_records()
+            records = demo_records()[:limit]
             with Progress(console=console, transient=True) as bar:
                 task = bar.add_task(f"embedding {coll.name}", total=len(records))
                 for start in range(0, len(records), 64):

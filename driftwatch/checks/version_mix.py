@@ -4,9 +4,11 @@ Scans the metadata of every record (paged, bounded memory) and counts records
 per (model tag, version tag). Verdicts, worst first:
 
 - drift: records tagged with a model other than ``expected_model`` (beyond
-  ``thresholds.unexpected_model_share``), or more than one model present —
-  queries embedded with one model cannot match records embedded by another;
-- warning: records without a model tag (their origin is unknown);
+  ``thresholds.unexpected_model_share``), or, without ``expected_model``, more
+  than one model present — queries embedded with one model cannot match
+  records embedded by another;
+- warning: other models within the tolerated share, or records without a
+  model tag (their origin is unknown);
 - unavailable: the collection is empty (nothing to judge; not an error).
 """
 
@@ -84,13 +86,23 @@ def check_version_mix(ctx: CheckContext) -> CheckResult:
             threshold=limit,
             **detail,
         )
-    if len(per_model) > 1:
+    if expected is None and len(per_model) > 1:
         return ctx.result(
             "drift",
             f"records were embedded by {len(per_model)} different models ({mix}); "
             "queries can only match one of them",
             value=1 - dominant_share,
             threshold=0,
+            **detail,
+        )
+    if unexpected:
+        # expected_model is set and the other models stay within the tolerated share.
+        return ctx.result(
+            "warning",
+            f"{unexpected} of {total} records ({unexpected / total:.1%}) are tagged with a "
+            f"model other than {expected}, within the tolerated {limit:.1%}",
+            value=unexpected / total,
+            threshold=limit,
             **detail,
         )
     if untagged:

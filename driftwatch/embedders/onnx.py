@@ -131,9 +131,15 @@ class OnnxModelKey:
 
 
 class OnnxModel:
-    """A loaded tokenizer + onnxruntime session. Thread-safe, so embedders may share one."""
+    """A loaded tokenizer + onnxruntime session. Thread-safe, so embedders may share one.
 
-    def __init__(self, key: OnnxModelKey) -> None:
+    ``memory_arena``: onnxruntime's CPU arena keeps the peak working memory of
+    the largest batch for the life of the process; off by default because a
+    daemon that embeds a few dozen texts every few minutes should return to its
+    steady size in between (benchmarks/onnx_embedder.py measures both).
+    """
+
+    def __init__(self, key: OnnxModelKey, *, memory_arena: bool = False) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -148,6 +154,7 @@ class OnnxModel:
         options = ort.SessionOptions()
         options.intra_op_num_threads = key.threads
         options.inter_op_num_threads = 1
+        options.enable_cpu_mem_arena = memory_arena
         try:
             self._session = ort.InferenceSession(
                 str(key.model_path), sess_options=options, providers=["CPUExecutionProvider"]

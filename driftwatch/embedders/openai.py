@@ -160,7 +160,7 @@ class OpenAIEmbedder:
             except httpx.TransportError as exc:
                 problem = f"cannot connect: {self._scrub(str(exc)) or type(exc).__name__}"
             else:
-                if response.status_code < 400:
+                if response.status_code < 300:
                     return response
                 problem = f"HTTP {response.status_code}: {self._server_message(response)}"
                 if not _retryable(response.status_code):

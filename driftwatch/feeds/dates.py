@@ -67,7 +67,10 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 _PHRASES: list[tuple[DateKind, re.Pattern[str]]] = [
-    ("earliest_shutdown", re.compile(r"no (?:earlier|sooner) than|not before|at the earliest", re.I)),
+    (
+        "earliest_shutdown",
+        re.compile(r"no (?:earlier|sooner) than|not before|at the earliest", re.I),
+    ),
     ("deprecated", re.compile(r"\bdeprecat\w*", re.I)),
     (
         "shutdown",

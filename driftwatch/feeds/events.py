@@ -21,6 +21,7 @@ class DeprecationEvent:
     needs_review: bool  # matched only through a family alias
     conflict: bool  # another source gives a different shutdown date
     changed: bool  # an entry edited in place: its dates differ from what was notified
+    notice_id: int | None = None  # deprecation_notices row; FeedWatcher.mark_notified uses it
 
     @property
     def fingerprint(self) -> str:

@@ -41,7 +41,6 @@ class FeedFetchFailed(FeedFetchError):
 
     def __init__(self, feed: str, reason: str, detail: str) -> None:
         super().__init__(f"feed {feed}: {detail}")
-        self.feed = feed
         self.reason = reason
 
 
@@ -76,7 +75,11 @@ def fetch_feed(
     for _ in range(MAX_REDIRECTS + 1):
         try:
             with client.stream(
-                "GET", url, headers=headers, timeout=httpx.Timeout(timeout_s), follow_redirects=False
+                "GET",
+                url,
+                headers=headers,
+                timeout=httpx.Timeout(timeout_s),
+                follow_redirects=False,
             ) as response:
                 if response.status_code in _REDIRECT_CODES:
                     url = _next_url(label, url, response, seen)
@@ -115,7 +118,7 @@ def _next_url(label: str, url: str, response: httpx.Response, seen: set[str]) ->
         raise FeedFetchFailed(
             label, "redirects", f"redirect {response.status_code} without a Location header"
         )
-    target = urljoin(url, location)
+    target = str(urljoin(url, location))
     if target in seen:
         raise FeedFetchFailed(
             label, "redirect_loop", f"redirect loop: {redact_url(target)} was already visited"

@@ -6,8 +6,9 @@ prefixes removed (``azure/``, ``bedrock/``, ``openai/``, ``us.``, ``eu.``,
 kept (``@001``, ``-v2.0``, ``:0``). A notice names a model only when the id is
 a whole token of its text: ``gpt-4`` is not named by "gpt-4o", nor
 ``text-embedding-3-small`` by "text-embedding-3-small-v2". A token is a run of
-``[A-Za-z0-9._-@:/]``; trailing punctuation (``.``, ``:``, ``-``) that ends a
-sentence is not part of it.
+``[A-Za-z0-9._-@:/]``; punctuation at its end (``.``, ``:``, ``-`` ...: a
+sentence or a list ending) is not part of it, punctuation at its start is
+(``-gpt-4`` is another token than ``gpt-4``).
 
 Aliases (display names such as "Titan Text Embeddings V2") are matched as
 whole words, case-insensitive. An alias that names a family or group ("first-
@@ -23,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Removed from the front of ids, repeatedly (``bedrock/us.amazon.titan`` -> ``amazon.titan``).
 PROVIDER_PREFIXES = (
@@ -41,9 +43,13 @@ PROVIDER_PREFIXES = (
 REGION_PREFIXES = ("us.", "eu.", "apac.", "global.", "us-gov.", "jp.", "au.", "ca.")
 
 _ID_CHARS = "a-z0-9._\\-@:/"
-_TOKEN = re.compile(rf"[a-z0-9][{_ID_CHARS}]*")
+_TOKEN = re.compile(rf"[{_ID_CHARS}]+")
 _TRAILING = "._-:/@"
 _VERTEX_PATH = re.compile(r"^projects/[^/]+/locations/[^/]+/")
+# Any chain of known prefixes at the start, as long as something is left after it.
+_PREFIXES = re.compile(
+    "^(?:" + "|".join(map(re.escape, PROVIDER_PREFIXES + REGION_PREFIXES)) + ")+(?=.)"
+)
 
 RETIREMENT = re.compile(
     r"\bdeprecat\w*|\bretir\w*|\bshut(?:s|ting)?[ -]?down\b|\bsunset\w*|\bdiscontinu\w*"
@@ -78,41 +84,32 @@ class ModelMatch:
     line: str  # the line of the text naming the model (a table row carries its own dates)
 
 
+@lru_cache(maxsize=65536)
 def normalise_id(model_id: str) -> str:
     """Canonical form for comparing ids: lower case, no provider/region prefix."""
     text = model_id.strip().strip("`'\"").lower()
     text = _VERTEX_PATH.sub("", text)
-    changed = True
-    while changed:
-        changed = False
-        for prefix in (*PROVIDER_PREFIXES, *REGION_PREFIXES):
-            if text.startswith(prefix) and len(text) > len(prefix):
-                text = text[len(prefix) :]
-                changed = True
-    return text
+    return _PREFIXES.sub("", text)
 
 
-def id_tokens(text: str) -> list[tuple[str, int]]:
-    """Every id-shaped token of ``text`` (lower-cased, trailing punctuation off) and its offset."""
-    tokens = []
-    for match in _TOKEN.finditer(text.lower()):
-        tokens.append((match.group(0).rstrip(_TRAILING), match.start()))
-    return tokens
-
-
-def mentions_id(text: str, model_id: str) -> bool:
-    """True when ``model_id`` stands in ``text`` as a whole token (after normalising both)."""
-    wanted = normalise_id(model_id)
-    return bool(wanted) and any(normalise_id(tok) == wanted for tok, _ in id_tokens(text))
+def id_tokens(text: str) -> list[str]:
+    """Every id-shaped token of ``text``, lower-cased, trailing punctuation off."""
+    return [match.group(0).rstrip(_TRAILING) for match in _TOKEN.finditer(text.lower())]
 
 
 def mentions_alias(text: str, alias: str) -> bool:
     """True when ``alias`` appears in ``text`` as whole words (case and spacing ignored)."""
+    pattern = _alias_pattern(alias)
+    return pattern is not None and pattern.search(text) is not None
+
+
+@lru_cache(maxsize=4096)
+def _alias_pattern(alias: str) -> re.Pattern[str] | None:
     words = alias.split()
     if not words:
-        return False
-    pattern = r"(?<![\w.@:/-])" + r"\s+".join(map(re.escape, words)) + r"(?![\w@/]|[-.:]\w)"
-    return re.search(pattern, text, re.I) is not None
+        return None
+    body = r"\s+".join(map(re.escape, words))
+    return re.compile(r"(?<![\w.@:/-])" + body + r"(?![\w@/]|[-.:]\w)", re.I)
 
 
 def is_group_alias(alias: str) -> bool:
@@ -130,34 +127,35 @@ def match_models(text: str, models: Iterable[ModelInUse]) -> list[ModelMatch]:
     if not is_retirement_notice(text):
         return []
     lines = text.splitlines() or [text]
-    tokens_by_line = [{normalise_id(tok) for tok, _ in id_tokens(line)} for line in lines]
+    tokens_by_line = [{normalise_id(tok) for tok in id_tokens(line)} for line in lines]
+    folded = " ".join(text.lower().split())
     matches = []
     for model in models:
-        found = _find(model, lines, tokens_by_line)
+        found = _find(model, folded, lines, tokens_by_line)
         if found is not None:
             matches.append(found)
     return matches
 
 
 def _find(
-    model: ModelInUse, lines: list[str], tokens_by_line: list[set[str]]
+    model: ModelInUse, folded: str, lines: list[str], tokens_by_line: list[set[str]]
 ) -> ModelMatch | None:
+    """``folded`` is the whole text lower-cased with single spaces (a cheap first test)."""
     wanted = normalise_id(model.id)
     for line, tokens in zip(lines, tokens_by_line, strict=True):
         if wanted and wanted in tokens:
             return ModelMatch(model, model.id, needs_review=False, line=line)
     review: ModelMatch | None = None
     for alias in model.aliases:
-        group = is_group_alias(alias)
+        single = " " not in alias.strip()
+        if not single and " ".join(alias.lower().split()) not in folded:
+            continue
+        key = normalise_id(alias)
         for line, tokens in zip(lines, tokens_by_line, strict=True):
-            hit = (
-                normalise_id(alias) in tokens
-                if " " not in alias.strip()
-                else mentions_alias(line, alias)
-            )
-            if not hit:
+            if not (key in tokens if single else mentions_alias(line, alias)):
                 continue
-            if not group:
+            if not is_group_alias(alias):
                 return ModelMatch(model, alias, needs_review=False, line=line)
             review = review or ModelMatch(model, alias, needs_review=True, line=line)
+            break
     return review

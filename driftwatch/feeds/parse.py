@@ -48,7 +48,6 @@ class FeedParseFailed(FeedParseError):
 
     def __init__(self, feed: str, reason: str, detail: str) -> None:
         super().__init__(f"feed {feed}: {detail}")
-        self.feed = feed
         self.reason = reason
 
 
@@ -108,9 +107,7 @@ def parse_feed(body: bytes, feed: str, content_type: str | None = None) -> Parse
 
 def _check_xml(body: bytes, feed: str) -> None:
     try:
-        root = SafeET.fromstring(
-            body, forbid_dtd=False, forbid_entities=True, forbid_external=True
-        )
+        root = SafeET.fromstring(body, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
         raise FeedParseFailed(
             feed, "entities", f"refused XML with entity declarations ({type(exc).__name__})"
@@ -145,8 +142,9 @@ def _parse_xml_feed(body: bytes, feed: str) -> ParsedFeed:
                 title=title,
                 text=_join_text(title, texts),
                 link=str(link) if link else None,
-                published=_struct_time(raw.get("published_parsed")),
-                updated=_struct_time(raw.get("updated_parsed")),
+                # dict.get: FeedParserDict.get maps a missing updated to published, noisily.
+                published=_struct_time(dict.get(raw, "published_parsed")),
+                updated=_struct_time(dict.get(raw, "updated_parsed")),
             )
         )
     return ParsedFeed(tuple(entries))

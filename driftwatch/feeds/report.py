@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 FetchStatus = Literal["ok", "not_modified", "error"]
 
@@ -106,21 +107,36 @@ def render_report(report: FeedReport, console: Console) -> None:
     """Print the notices, then each feed's fetch status."""
     if report.notices:
         table = Table(title="Deprecation notices for models in use")
-        for column in ("model", "provider", "deprecated", "shutdown", "days left", "source"):
-            table.add_column(column)
-        table.add_column("notice", overflow="fold")
+        table.add_column("model", overflow="fold", min_width=12)
+        table.add_column("provider", overflow="fold", min_width=8)
+        for column in ("deprecated", "shutdown"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("days left", justify="right")
+        table.add_column("source", overflow="fold")
+        table.add_column("notice", overflow="fold", min_width=20)
         for n in report.notices:
             shutdown = _day(n.shutdown_on)
             if n.shutdown_on is None and n.earliest_shutdown_on is not None:
                 shutdown = f"≥ {_day(n.earliest_shutdown_on)}"
-            flags = [f for f, on in (("needs review", n.needs_review), ("conflict", n.conflict)) if on]
+            flags = [
+                f for f, on in (("needs review", n.needs_review), ("conflict", n.conflict)) if on
+            ]
             days = "-" if n.days_until_shutdown is None else str(n.days_until_shutdown)
-            style = "red" if n.days_until_shutdown is not None and n.days_until_shutdown < 30 else None
+            style = (
+                "red" if n.days_until_shutdown is not None and n.days_until_shutdown < 30 else None
+            )
             title = n.title + (f" [{', '.join(flags)}]" if flags else "")
             if n.link:
                 title += f"\n{n.link}"
+            # Feed text is data, not rich markup: "[...]" in a title must print as is.
             table.add_row(
-                n.model, n.provider, _day(n.deprecated_on), shutdown, days, n.feed, title,
+                Text(n.model),
+                Text(n.provider),
+                _day(n.deprecated_on),
+                shutdown,
+                days,
+                Text(n.feed),
+                Text(title),
                 style=style,
             )
         console.print(table)
@@ -133,7 +149,11 @@ def render_report(report: FeedReport, console: Console) -> None:
         status = f.status if f.reason is None else f"{f.status} ({f.reason})"
         entries = "-" if f.entries is None else str(f.entries)
         feeds.add_row(
-            f.feed, status, entries, str(f.new_notices), f.message,
+            Text(f.feed),
+            status,
+            entries,
+            str(f.new_notices),
+            Text(f.message),
             style="red" if f.status == "error" else None,
         )
     console.print(feeds)

@@ -49,6 +49,7 @@ class OutboxStats:
 
 def enqueue(
     session: Session,
+    *,
     channel: str,
     fingerprint: str,
     kind: str,
@@ -157,7 +158,9 @@ def load_states(session: Session, channel: str, fingerprints: list[str]) -> dict
         )
     ).all()
     return {
-        row.fingerprint: AlertState(row.status, _severity(row.severity), row.since, row.last_notified_at)
+        row.fingerprint: AlertState(
+            row.status, _severity(row.severity), row.since, row.last_notified_at
+        )
         for row in rows
     }
 

@@ -28,7 +28,7 @@ from driftwatch.config import Severity
 
 SEVERITY_RANK: dict[Severity, int] = {"info": 0, "warning": 1, "critical": 2}
 FIRING: frozenset[str] = frozenset({"warning", "drift", "error"})
-STATUS_SEVERITY: dict[str, Severity] = {
+ALERT_SEVERITY: dict[str, Severity] = {
     "drift": "critical",
     "warning": "warning",
     "error": "warning",
@@ -93,7 +93,7 @@ def decide_check(
         resolved = AlertState("ok", "info", now, None)
         return Decision("resolved" if was_open else None, resolved, prev)
 
-    severity = STATUS_SEVERITY[status]
+    severity = ALERT_SEVERITY[status]
     wanted = at_least(severity, min_severity)
     if prev is not None and prev.status == status:
         if prev.open:
@@ -114,7 +114,11 @@ def decide_check(
 
 
 def decide_deprecation(
-    prev: AlertState | None, severity: Severity, changed: bool, now: datetime, min_severity: Severity
+    prev: AlertState | None,
+    severity: Severity,
+    changed: bool,
+    now: datetime,
+    min_severity: Severity,
 ) -> Decision:
     """A deprecation fires when first seen, when it escalates, and when its dates change.
 

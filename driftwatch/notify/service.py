@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from sqlalchemy.orm import Session
 
 from driftwatch.checks.base import CheckResult
 from driftwatch.config import AlertsConfig, SlackConfig
@@ -163,7 +164,9 @@ class Notifier:
                     prev, severity, event.changed, now, slack.min_severity
                 )
                 if decision.state is not None and decision.state != prev:
-                    outbox.save_state(session, slack.channel_name, event.fingerprint, decision.state)
+                    outbox.save_state(
+                        session, slack.channel_name, event.fingerprint, decision.state
+                    )
                     states[event.fingerprint] = decision.state
                 if decision.action is None:
                     continue
@@ -172,12 +175,12 @@ class Notifier:
                 )
                 outbox.enqueue(
                     session,
-                    slack.channel_name,
-                    event.fingerprint,
-                    "firing",
-                    severity,
-                    payload,
-                    now,
+                    channel=slack.channel_name,
+                    fingerprint=event.fingerprint,
+                    kind="firing",
+                    severity=severity,
+                    payload=payload,
+                    now=now,
                 )
                 queued += 1
         return queued
@@ -243,7 +246,7 @@ class Notifier:
 
     def _enqueue_checks(
         self,
-        session: outbox.Session,
+        session: Session,
         slack: SlackConfig,
         kind: Action,
         alerts: list[CheckAlert],
@@ -252,7 +255,15 @@ class Notifier:
         payload = check_message(alerts, kind, self._config.runbook_base_url)
         fingerprint = ",".join(f"check/{a.collection}/{a.check}" for a in alerts)
         severity = worst([a.severity for a in alerts])
-        outbox.enqueue(session, slack.channel_name, fingerprint, kind, severity, payload, now)
+        outbox.enqueue(
+            session,
+            channel=slack.channel_name,
+            fingerprint=fingerprint,
+            kind=kind,
+            severity=severity,
+            payload=payload,
+            now=now,
+        )
 
     def _failed(self, slack: SlackConfig, message: outbox.Message, exc: NotifyError) -> bool:
         """Record a failed attempt; True if it was the message's own fault (go on with others)."""

@@ -42,7 +42,7 @@ SEVERITY_ICON: dict[Severity, str] = {
 }
 
 # (check, status) -> Prometheus alert name, which is also the runbook section.
-_ALERT_NAMES: dict[tuple[str, str], str] = {
+CHECK_ALERTS: dict[tuple[str, str], str] = {
     ("fingerprint", "drift"): "DriftwatchQueryModelReplaced",
     ("fingerprint", "warning"): "DriftwatchQueryModelChanged",
     ("consistency", "drift"): "DriftwatchIndexQueryMismatch",
@@ -70,7 +70,7 @@ def alert_name(check: str, status: str) -> str:
     """The Prometheus alert (and runbook section) for a check's firing status."""
     if status == "error":
         return CHECK_FAILING
-    return _ALERT_NAMES.get((check, status), CHECK_FAILING)
+    return CHECK_ALERTS.get((check, status), CHECK_FAILING)
 
 
 def runbook_url(base_url: str, alert: str) -> str:

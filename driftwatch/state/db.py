@@ -6,10 +6,10 @@ migrations (``upgrade head``) and hands back a ``StateDB``. Every failure on
 the way is one ``StateError`` whose message names the database with its
 password hidden, so the CLI can print it and exit 2 without a traceback.
 
-SQLite runs in WAL mode (readers never block the writer) with foreign keys on
-and a busy timeout; each session starts with ``BEGIN IMMEDIATE`` so two
-processes sharing one file queue up instead of failing half-way through a
-read-then-write. Several PostgreSQL replicas may start at once: the upgrade
+SQLite runs in WAL mode (readers never block the writer; synchronous=NORMAL)
+with foreign keys on and a busy timeout; each session starts with ``BEGIN
+IMMEDIATE`` so two processes sharing one file queue up instead of failing
+half-way through a read-then-write. Several PostgreSQL replicas may start at once: the upgrade
 runs under a transaction-scoped advisory lock, so exactly one migrates and the
 others find the schema at head.
 """
@@ -23,11 +23,13 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError as AlembicError
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import StaticPool
 
 from driftwatch.errors import StateError
 
@@ -64,10 +66,10 @@ class StateDB:
             yield session
             session.commit()
         except SQLAlchemyError as exc:
-            session.rollback()
+            _rollback(session)
             raise StateError(f"state database {self.url_redacted}: {describe(exc)}") from exc
         except BaseException:
-            session.rollback()
+            _rollback(session)
             raise
         finally:
             session.close()
@@ -89,6 +91,12 @@ class StateDB:
         return f"StateDB({self.url_redacted})"
 
 
+def _rollback(session: Session) -> None:
+    # On a lost connection the rollback can fail too; the original error is the one to report.
+    with contextlib.suppress(SQLAlchemyError):
+        session.rollback()
+
+
 def open_state(url: str, *, migrate: bool = True) -> StateDB:
     """Connect to the state database at ``url`` and (by default) migrate it to head."""
     parsed = _parse(url)
@@ -105,7 +113,10 @@ def open_state(url: str, *, migrate: bool = True) -> StateDB:
             _upgrade(engine)
     except SQLAlchemyError as exc:
         engine.dispose()
-        raise StateError(f"cannot open state database {shown}: {describe(exc)}") from exc
+        reason = describe(exc)
+        if parsed.password:
+            reason = reason.replace(str(parsed.password), "***")
+        raise StateError(f"cannot open state database {shown}: {reason}") from exc
     except StateError:
         engine.dispose()
         raise
@@ -113,8 +124,8 @@ def open_state(url: str, *, migrate: bool = True) -> StateDB:
 
 
 def redact_db_url(url: URL) -> str:
-    """The URL as text with its password (in user-info or query) replaced by ``***``."""
-    query = {k: ("***" if "password" in k.lower() else v) for k, v in url.query.items()}
+    """The URL as text: a user-info password shown as ``***``, password query arguments dropped."""
+    query = {k: v for k, v in url.query.items() if "password" not in k.lower()}
     return url.set(query=query).render_as_string(hide_password=True)
 
 
@@ -153,18 +164,15 @@ def _scheme_only(url: str) -> str:
 
 def _sqlite_engine(url: URL, shown: str) -> Engine:
     database = url.database or ""
-    in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
-    kwargs: dict[str, Any] = {}
-    if in_memory:
-        # One shared connection, otherwise every pooled connection sees its own empty DB.
-        kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
-    else:
-        parent = Path(database).expanduser().parent
-        if not parent.is_dir():
-            raise StateError(
-                f"cannot open state database {shown}: directory {parent} does not exist"
-            )
-    engine = create_engine(url, **kwargs)
+    if database in ("", ":memory:") or database.startswith("file::memory:"):
+        raise StateError(
+            f"cannot use state database {shown}: an in-memory SQLite database keeps "
+            "nothing between runs; give a file, e.g. sqlite:///driftwatch.db"
+        )
+    parent = Path(database).expanduser().parent
+    if not parent.is_dir():
+        raise StateError(f"cannot open state database {shown}: directory {parent} does not exist")
+    engine = create_engine(url)
     event.listen(engine, "connect", _sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine
@@ -177,6 +185,8 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     try:
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode = WAL")
+        # With WAL, NORMAL cannot corrupt the file; an OS crash may lose only the last commits.
+        cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
     finally:
         cursor.close()
@@ -212,11 +222,27 @@ def _upgrade(engine: Engine) -> None:
         if engine.dialect.name == "postgresql":
             # Released at commit; a second replica waits here, then finds the schema at head.
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        cfg = alembic_config(conn)
+        current = MigrationContext.configure(conn).get_current_revision()
+        if current is not None and _unknown_revision(cfg, current):
+            raise StateError(
+                f"cannot open state database {redact_db_url(engine.url)}: its schema is at "
+                f"revision {current!r}, which this driftwatch does not know (written by a "
+                "newer release?); upgrade driftwatch or use another state_url"
+            )
         try:
-            command.upgrade(alembic_config(conn), "head")
+            command.upgrade(cfg, "head")
         except SQLAlchemyError:
             raise
         except Exception as exc:
             raise StateError(
                 f"cannot migrate state database {redact_db_url(engine.url)}: {exc}"
             ) from exc
+
+
+def _unknown_revision(cfg: AlembicConfig, revision: str) -> bool:
+    try:
+        ScriptDirectory.from_config(cfg).get_revision(revision)
+    except AlembicError:
+        return True
+    return False

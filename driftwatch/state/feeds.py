@@ -32,6 +32,7 @@ def _feed_state(session: Session, url: str, feed: str) -> FeedStateRow:
 
 def record_feed_success(
     session: Session,
+    *,
     url: str,
     feed: str,
     at: datetime,
@@ -50,7 +51,7 @@ def record_feed_success(
         row.entries = entries
 
 
-def record_feed_failure(session: Session, url: str, feed: str, at: datetime, error: str) -> None:
+def record_feed_failure(session: Session, *, url: str, feed: str, at: datetime, error: str) -> None:
     row = _feed_state(session, url, feed)
     row.last_attempt_at = at
     row.last_error = error

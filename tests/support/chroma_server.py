@@ -1,17 +1,19 @@
-"""A real Chroma server for tests: ``chroma run`` from the venv, on 127.0.0.1.
+"""Real Chroma stores for tests: a ``chroma run`` server on 127.0.0.1, and embedded.
 
 One server per test session, shared by every test that asks for the
-``chroma_server`` fixture (tests get a fresh collection name each, via
-``unique_name``). Use it from a test module with::
+``chroma_server`` fixture (tests use a fresh collection name each, via
+``unique_name``). ``chroma_store`` is parametrized over both kinds, so a test
+using it runs once against an embedded ``PersistentClient`` directory and once
+against the server; both kinds offer ``create_collection`` and ``store_config``::
 
-    from tests.support.chroma_server import chroma_server  # noqa: F401 (fixture)
+    # conftest.py of the test directory:
+    from tests.support.chroma_server import chroma_server, chroma_store  # noqa: F401
 
-    def test_x(chroma_server: ChromaServer) -> None:
-        chroma_server.create_collection("docs", embeddings=vectors, metadatas=[...])
-        store = open_store("remote", chroma_server.store_config())
-
-``fill_collection`` does the same for an embedded ``PersistentClient`` (or any
-Chroma client), so tests can parametrize over both kinds of store.
+    # the test module:
+    def test_x(chroma_store: ChromaTestStore) -> None:
+        name = unique_name()
+        chroma_store.create_collection(name, vectors, metadatas=[...])
+        store = open_store("s", chroma_store.store_config())
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import chromadb
 import httpx
@@ -92,6 +94,7 @@ class ChromaServer:
     path: Path
     port: int
     process: subprocess.Popen[bytes]
+    kind = "server"
 
     @property
     def url(self) -> str:
@@ -148,6 +151,44 @@ def start_chroma_server(path: Path) -> ChromaServer:
     raise RuntimeError(f"chroma run did not answer within {_STARTUP_TIMEOUT_S}s; see {log.name}")
 
 
+class EmbeddedChroma:
+    """An embedded Chroma directory (what ``path:`` in a store config points at)."""
+
+    kind = "embedded"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path.resolve()
+        self.path.mkdir(parents=True, exist_ok=True)
+
+    def store_config(self, **overrides: Any) -> ChromaStoreConfig:
+        return ChromaStoreConfig.model_validate(
+            {"kind": "chroma", "path": str(self.path), **overrides}
+        )
+
+    def client(self) -> Any:
+        return chromadb.PersistentClient(str(self.path), settings=chroma_settings())
+
+    def create_collection(self, name: str, embeddings: np.ndarray, **kwargs: Any) -> None:
+        """Create and fill a collection in the directory (see ``fill_collection``)."""
+        client = self.client()
+        try:
+            fill_collection(client, name, embeddings, **kwargs)
+        finally:
+            client.close()
+
+
+class ChromaTestStore(Protocol):
+    """What ``chroma_store`` hands a test, whichever kind it is."""
+
+    kind: str
+
+    def store_config(self, **overrides: Any) -> ChromaStoreConfig: ...
+
+    def client(self) -> Any: ...
+
+    def create_collection(self, name: str, embeddings: np.ndarray, **kwargs: Any) -> None: ...
+
+
 _shared: ChromaServer | None = None
 
 
@@ -170,3 +211,19 @@ def _shared_server() -> ChromaServer:
 def chroma_server() -> Iterator[ChromaServer]:
     """The session's shared real Chroma server on 127.0.0.1."""
     yield _shared_server()
+
+
+STORE_KINDS = ("embedded", "server")
+
+
+def chroma_test_store(kind: str, tmp_path: Path) -> ChromaTestStore:
+    """A fresh embedded directory under ``tmp_path``, or the shared server."""
+    if kind == "embedded":
+        return EmbeddedChroma(tmp_path / "chroma")
+    return _shared_server()
+
+
+@pytest.fixture(params=STORE_KINDS)
+def chroma_store(request: pytest.FixtureRequest, tmp_path: Path) -> ChromaTestStore:
+    """Each test twice: against an embedded Chroma directory, then the shared server."""
+    return chroma_test_store(request.param, tmp_path)

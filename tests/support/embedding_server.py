@@ -77,6 +77,7 @@ class EmbeddingServer:
     """
 
     def __init__(self, models: Mapping[str, _Embeds], api_key: str | None = None) -> None:
+        self._initial_models = dict(models)
         self._models = dict(models)
         self._api_key = api_key
         self._faults: deque[_Fault] = deque()
@@ -139,6 +140,16 @@ class EmbeddingServer:
         length; ``no-data`` JSON without ``data``.
         """
         self._queue(n, _Fault(corruption=corruption))
+
+    def reset(self) -> None:
+        """Back to the models it started with, no pending faults, no recorded requests.
+
+        Lets one server (started once per module) serve many tests.
+        """
+        with self._lock:
+            self._models = dict(self._initial_models)
+            self._faults.clear()
+            self._http.requests.clear()
 
     def _queue(self, n: int, fault: _Fault) -> None:
         with self._lock:

@@ -126,8 +126,8 @@ class _Process:
 class AlertmanagerServer(_Process):
     """Alertmanager routing every alert to one webhook receiver, with short group timers.
 
-    ``route`` replaces the default route (a single ``webhook`` receiver) when a test
-    needs severity routing; its receivers must be named in ``receivers``.
+    ``config`` replaces the generated configuration (one ``webhook`` receiver at
+    ``webhook_url``) when a test needs its own routing, e.g. by severity.
     """
 
     name = "alertmanager"
@@ -135,29 +135,33 @@ class AlertmanagerServer(_Process):
     def __init__(
         self,
         workdir: Path,
-        webhook_url: str,
+        webhook_url: str | None = None,
         *,
         group_wait: str = "1s",
         group_interval: str = "1s",
         repeat_interval: str = "1h",
-        route: dict[str, Any] | None = None,
-        receivers: Sequence[dict[str, Any]] | None = None,
+        config: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(workdir)
-        default_route = {
-            "receiver": "webhook",
-            "group_by": ["alertname", "collection"],
-            "group_wait": group_wait,
-            "group_interval": group_interval,
-            "repeat_interval": repeat_interval,
-        }
-        default_receivers = [
-            {"name": "webhook", "webhook_configs": [{"url": webhook_url, "send_resolved": True}]}
-        ]
-        self.config = {
-            "route": route or default_route,
-            "receivers": list(receivers or default_receivers),
-        }
+        if config is None:
+            if webhook_url is None:
+                raise ValueError("give a webhook_url or a whole config")
+            config = {
+                "route": {
+                    "receiver": "webhook",
+                    "group_by": ["alertname", "collection"],
+                    "group_wait": group_wait,
+                    "group_interval": group_interval,
+                    "repeat_interval": repeat_interval,
+                },
+                "receivers": [
+                    {
+                        "name": "webhook",
+                        "webhook_configs": [{"url": webhook_url, "send_resolved": True}],
+                    }
+                ],
+            }
+        self.config = config
 
     def _command(self) -> list[str]:
         config = self.workdir / "alertmanager.yml"

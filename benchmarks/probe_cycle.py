@@ -1,0 +1,230 @@
+"""One full probe cycle on a 100k-record Chroma collection, and the canary query overhead.
+
+Builds (once, cached under benchmarks/.work/) an embedded Chroma collection of
+``--records`` records whose texts are the 1,912 CPython documentation
+paragraphs of examples/corpus, each stored with its real vector from
+``--model``. Each paragraph appears ~53 times under distinct ids; every copy's
+vector gets a small seeded jitter (sigma 0.003 per component, cosine ~0.998 to
+the original) so the HNSW graph is not built over exact duplicates.
+
+Then, with the local ONNX embedder of ``--model`` (uncached: every text is
+embedded for real):
+
+- probe cycle: dimension + fingerprint (40 texts) + consistency (300-record
+  sample re-embedded) + canary (20 queries, top 10) + score distribution, as the
+  runner runs them; wall and CPU seconds, per check and in total (target <= 3 s);
+- canary overhead: ``check_canary`` vs a bare ``collection.query`` of the same
+  already-embedded query vectors (the check gets them from a memo, so both sides
+  do the same search), alternated in the same run; ratio of medians (target <= 1.1).
+  Also timed: ``ChromaCollection.query`` (driftwatch's store adapter), which the
+  check calls, to separate the adapter's cost from the check's own.
+
+    python -m benchmarks.probe_cycle [--records 100000] [--model paraphrase-MiniLM-L3-v2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import chromadb
+import numpy as np
+
+from benchmarks.common import WORK_DIR, Timing, best, peak_rss_mb, time_call, write_results
+from driftwatch.checks import CHECKS, SCHEDULE_OF
+from driftwatch.checks.base import CheckContext
+from driftwatch.checks.baseline import capture_baseline
+from driftwatch.checks.canary import check_canary
+from driftwatch.config import ChromaStoreConfig, CollectionConfig, OnnxEmbedderConfig
+from driftwatch.embedders.onnx import OnnxEmbedder
+from driftwatch.stores import open_store
+from driftwatch.stores.chroma import chroma_settings
+from tests.support.corpus_vectors import corpus_vectors
+from tests.support.models import PARAPHRASE, corpus
+
+CANARIES = [
+    "how do I open a file for reading",
+    "what does the with statement do",
+    "how to define a class with inheritance",
+    "how are exceptions raised and caught",
+    "what is a generator function",
+    "how does import find modules",
+    "what is the difference between a list and a tuple",
+    "how do decorators work",
+    "how to format strings with f-strings",
+    "what does the global statement do",
+    "how do I iterate over a dictionary",
+    "what is a lambda expression",
+    "how are default argument values evaluated",
+    "what does yield from do",
+    "how to compare objects for equality",
+    "what is the assert statement for",
+    "how do async and await work",
+    "how to delete an item from a list",
+    "what are slices and how do they work",
+    "how does the for loop work with iterators",
+]
+JITTER = 0.003
+
+
+def build(path: Path, name: str, model: str, records: int) -> None:
+    """Create the collection unless a complete one is cached."""
+    path.mkdir(parents=True, exist_ok=True)
+    client = chromadb.PersistentClient(str(path), settings=chroma_settings())
+    space: Any = {"hnsw": {"space": "cosine"}}
+    coll = client.get_or_create_collection(name, embedding_function=None, configuration=space)
+    if coll.count() == records:
+        return
+    client.delete_collection(name)
+    coll = client.create_collection(name, embedding_function=None, configuration=space)
+    docs, vectors = corpus(), corpus_vectors(model)
+    rng = np.random.default_rng(42)
+    batch = min(5000, client.get_max_batch_size())
+    for start in range(0, records, batch):
+        idx = np.arange(start, min(records, start + batch))
+        src = idx % len(docs)
+        jittered = vectors[src] + rng.normal(0, JITTER, (len(idx), vectors.shape[1]))
+        jittered /= np.linalg.norm(jittered, axis=1, keepdims=True)
+        coll.add(
+            ids=[f"r{i}" for i in idx],
+            embeddings=jittered.astype(np.float32),
+            documents=[docs[s]["text"] for s in src],
+            metadatas=[{"embedding_model": model, "embedding_version": "1"}] * len(idx),
+        )
+
+
+class Memo:
+    """Returns vectors embedded earlier, so only the search is timed."""
+
+    def __init__(self, real: OnnxEmbedder, texts: Sequence[str]) -> None:
+        self._model = real.model
+        self._vectors = dict(zip(texts, real.embed(list(texts)), strict=True))
+
+    @property
+    def model(self) -> str:
+        return self._model
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return np.stack([self._vectors[t] for t in texts])
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def probe(coll: CollectionConfig, handle: Any, live: Any, baseline: Any, seed: int) -> Any:
+    """Every probe-scheduled check once, timed each; returns (timings, statuses)."""
+    timings: dict[str, Timing] = {}
+    statuses: dict[str, str] = {}
+    window = list(baseline.scores) * coll.score_window
+    for name in [n for n in CHECKS if SCHEDULE_OF[n] == "probe"]:
+        ctx = CheckContext(
+            collection=coll,
+            store=handle,
+            embedder=live,
+            baseline=baseline,
+            recent_scores=window,
+            rng=np.random.default_rng(seed),
+            check=name,
+        )
+        timings[name], result = time_call(lambda: CHECKS[name](ctx))  # noqa: B023
+        statuses[name] = result.status
+    return timings, statuses
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--model", default=PARAPHRASE)
+    parser.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--query-repeats", type=int, default=30)
+    args = parser.parse_args()
+
+    name = f"probe-{args.model}"
+    path = WORK_DIR / f"chroma-probe-{args.records}"
+    build_t, _ = time_call(lambda: build(path, name, args.model, args.records))
+
+    live = OnnxEmbedder(OnnxEmbedderConfig(kind="onnx", model=args.model, threads=args.threads))
+    coll = CollectionConfig.model_validate(
+        {
+            "store": "bench",
+            "name": name,
+            "embedder": "live",
+            "canaries": [{"query": q} for q in CANARIES],
+        }
+    )
+    store = open_store("bench", ChromaStoreConfig(path=str(path)))
+    client = chromadb.PersistentClient(str(path), settings=chroma_settings())
+    try:
+        handle = store.open_collection(name)
+        raw = client.get_collection(name, embedding_function=None)
+        assert handle.count() == args.records
+        baseline = capture_baseline(CheckContext(collection=coll, store=handle, embedder=live))
+
+        cycles: list[dict[str, Timing]] = []
+        statuses: dict[str, str] = {}
+        for rep in range(args.repeats):
+            timings, statuses = probe(coll, handle, live, baseline, seed=rep)
+            cycles.append(timings)
+        totals = [
+            Timing(sum(t.wall_s for t in c.values()), sum(t.cpu_s for t in c.values()))
+            for c in cycles
+        ]
+
+        memo = Memo(live, CANARIES)
+        vectors = memo.embed(CANARIES)
+        raw_walls, adapter_walls, check_walls = [], [], []
+        for _ in range(args.query_repeats):
+            t, _ = time_call(
+                lambda: raw.query(query_embeddings=vectors, n_results=10, include=["distances"])
+            )
+            raw_walls.append(t.wall_s)
+            t, _ = time_call(lambda: handle.query(vectors, 10))
+            adapter_walls.append(t.wall_s)
+            ctx = CheckContext(collection=coll, store=handle, embedder=memo, baseline=baseline)
+            t, _ = time_call(lambda: check_canary(ctx))  # noqa: B023
+            check_walls.append(t.wall_s)
+    finally:
+        store.close()
+
+    per_check = {
+        name: {
+            "best_wall_s": round(min(c[name].wall_s for c in cycles), 3),
+            "best_cpu_s": round(min(c[name].cpu_s for c in cycles), 3),
+        }
+        for name in cycles[0]
+    }
+    fastest = best(totals)
+    write_results(
+        "probe_cycle",
+        {
+            "records": args.records,
+            "model": args.model,
+            "onnx_threads": args.threads,
+            "repeats": args.repeats,
+            "build_s": round(build_t.wall_s, 1),
+            "cycle_best": fastest.as_dict(),
+            "cycle_median_wall_s": round(statistics.median(t.wall_s for t in totals), 3),
+            "target_wall_s": 3.0,
+            "per_check": per_check,
+            "statuses": statuses,
+            "canary_overhead": {
+                "raw_query_median_s": round(statistics.median(raw_walls), 5),
+                "adapter_query_median_s": round(statistics.median(adapter_walls), 5),
+                "check_canary_median_s": round(statistics.median(check_walls), 5),
+                "ratio": round(statistics.median(check_walls) / statistics.median(raw_walls), 3),
+                "ratio_to_adapter_query": round(
+                    statistics.median(check_walls) / statistics.median(adapter_walls), 3
+                ),
+                "target_ratio": 1.1,
+            },
+            "peak_rss_mb": round(peak_rss_mb(), 1),
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()

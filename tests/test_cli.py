@@ -1,0 +1,189 @@
+"""The command line, end to end on a real embedded Chroma store and real ONNX models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from driftwatch import demo
+from driftwatch.cli import main
+from driftwatch.config import load_config
+from tests.support.chroma_server import free_port
+from tests.support.demo import SEED_RECORDS, demo_config, write_config
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One seeded store shared by the module's tests; they only read it."""
+    root = tmp_path_factory.mktemp("seeded")
+    path = write_config(root, demo_config(root))
+    demo.seed(load_config(path), Console(quiet=True), limit=SEED_RECORDS)
+    return root / "chroma"
+
+
+def config_file(tmp_path: Path, store_dir: Path, **overrides: Any) -> Path:
+    config = demo_config(tmp_path, **overrides)
+    config["stores"]["demo"]["path"] = str(store_dir)
+    return write_config(tmp_path, config)
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any]]:
+    code = main([*argv, "--json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_check_on_a_healthy_store_exits_0(
+    tmp_path: Path, store_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, report = run_json(capsys, "check", "--config", str(config_file(tmp_path, store_dir)))
+    statuses = {r["check"]: r["status"] for r in report["results"]}
+    assert code == 0, report
+    assert report["drift"] is False
+    assert statuses["version_mix"] == "ok"
+    assert statuses["fingerprint"] == "ok"
+    assert statuses["consistency"] == "ok"
+    assert statuses["canary"] == "ok"
+    assert statuses["dimension"] == "ok"
+    for result in report["results"]:
+        assert set(result) == {
+            "check", "collection", "status", "value", "threshold", "detail",
+            "started_at", "duration_s", "message",
+        }
+
+
+def test_check_with_the_query_model_swapped_exits_1(
+    tmp_path: Path, store_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = config_file(tmp_path, store_dir)
+    assert main(["baseline", "--config", str(path)]) == 0
+    capsys.readouterr()
+    swapped = demo_config(tmp_path)
+    swapped["stores"]["demo"]["path"] = str(store_dir)
+    # Same name, same 384 dimensions, another model behind it.
+    swapped["embedders"]["live"]["path"] = "paraphrase-MiniLM-L3-v2"
+    code, report = run_json(capsys, "check", "--config", str(write_config(tmp_path, swapped)))
+    statuses = {r["check"]: r["status"] for r in report["results"]}
+    assert code == 1
+    assert report["drift"] is True
+    assert statuses["fingerprint"] == "drift"
+    assert statuses["consistency"] == "drift"
+    assert statuses["canary"] == "drift"
+    assert statuses["dimension"] == "ok"  # the dimension alone cannot tell
+
+
+def test_unreachable_chroma_server_exits_2_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port = free_port()
+    config = demo_config(tmp_path)
+    config["stores"]["demo"] = {"kind": "chroma", "url": f"http://127.0.0.1:{port}",
+                                "timeout": "2s"}
+    code, report = run_json(capsys, "check", "--config", str(write_config(tmp_path, config)))
+    assert code == 2
+    assert report["drift"] is False
+    assert {r["status"] for r in report["results"]} == {"error"}
+    assert all(f"127.0.0.1:{port}" in r["message"] for r in report["results"])
+
+
+def test_missing_collection_exits_2(
+    tmp_path: Path, store_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = config_file(tmp_path, store_dir)
+    code = main(["check", "--config", str(path), "--collection", "nope"])
+    assert code == 2
+    assert "no collection named 'nope'" in capsys.readouterr().err
+    raw = demo_config(tmp_path)
+    raw["stores"]["demo"]["path"] = str(store_dir)
+    raw["collections"][0]["name"] = "does-not-exist"
+    code, report = run_json(capsys, "check", "--config", str(write_config(tmp_path, raw)))
+    assert code == 2
+    assert "does-not-exist" in report["results"][0]["message"]
+
+
+def test_state_db_that_cannot_be_opened_exits_2(
+    tmp_path: Path, store_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = config_file(tmp_path, store_dir, state_url=f"sqlite:///{tmp_path}/no/such/dir/s.db")
+    assert main(["check", "--config", str(path)]) == 2
+    assert "no/such/dir" in capsys.readouterr().err
+
+
+def test_config_validate_lists_every_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "listen: nope\n"
+        "alerts: {slack: {webhook_url: ${SLACK_URL_FOR_TEST}}}\n"
+        "collections: [{store: x, name: c, embedder: y, schedule: {probe: 5x}}]\n",
+        encoding="utf-8",
+    )
+    assert main(["config", "validate", "--config", str(path)]) == 2
+    stderr = capsys.readouterr().err
+    assert "listen: invalid listen address 'nope'" in stderr
+    assert "collections[0].schedule.probe: invalid duration '5x'" in stderr
+    assert "alerts.slack.webhook_url: environment variable SLACK_URL_FOR_TEST is not set" in stderr
+    assert "collections[0].store: unknown store" not in stderr  # reported once fields are valid
+
+
+def test_config_validate_never_echoes_secrets(
+    tmp_path: Path, store_dir: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    secret = "https://hooks.slack.invalid/services/T1/B2/verysecretvalue"
+    monkeypatch.setenv("SLACK_URL_FOR_TEST", secret)
+    path = config_file(
+        tmp_path, store_dir, alerts={"slack": {"webhook_url": "${SLACK_URL_FOR_TEST}"}}
+    )
+    assert main(["config", "validate", "--config", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert "config OK" in captured.out
+    assert secret not in captured.out + captured.err
+    assert "verysecretvalue" not in captured.out + captured.err
+
+
+def test_baseline_force_replaces_and_status_shows_it(
+    tmp_path: Path, store_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = str(config_file(tmp_path, store_dir))
+    assert main(["baseline", "--config", path]) == 0
+    assert "baseline captured with all-MiniLM-L6-v2" in capsys.readouterr().out
+    assert main(["baseline", "--config", path]) == 0
+    assert "a baseline exists; use --force" in capsys.readouterr().out
+    assert main(["baseline", "--config", path, "--force"]) == 0
+    capsys.readouterr()
+
+    from driftwatch.state.baselines import baseline_history
+    from driftwatch.state.db import open_state
+
+    db = open_state(load_config(path).state_url)
+    try:
+        history = baseline_history(db, "python-docs")
+    finally:
+        db.close()
+    assert len(history) == 2
+
+    assert main(["check", "--config", path]) == 0
+    capsys.readouterr()
+    code, status = run_json(capsys, "status", "--config", path)
+    assert code == 0
+    assert status["baselines"]["python-docs"]["model"] == "all-MiniLM-L6-v2"
+    assert status["baselines"]["python-docs"]["id"] == max(b.id or 0 for b in history)
+    assert {r["check"] for r in status["results"]} >= {"version_mix", "fingerprint", "canary"}
+
+
+def test_demo_swap_shows_drift(
+    tmp_path: Path, store_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = str(config_file(tmp_path, store_dir))
+    code, report = run_json(capsys, "demo", "swap", "--config", path)
+    statuses = {r["check"]: r["status"] for r in report["results"]}
+    assert code == 1
+    assert statuses["fingerprint"] == "drift"
+    assert statuses["version_mix"] == "ok"  # the stored records did not change

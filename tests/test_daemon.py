@@ -1,0 +1,156 @@
+"""The daemon: scheduled checks, HTTP endpoints, failure isolation, clean shutdown."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from rich.console import Console
+
+from driftwatch import demo
+from driftwatch.config import load_config
+from driftwatch.daemon import Daemon
+from tests.support.chroma_server import free_port
+from tests.support.demo import SEED_RECORDS, demo_config, write_config
+
+pytestmark = pytest.mark.slow
+COLL = "python-docs"
+
+
+@pytest.fixture(scope="module")
+def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("seeded")
+    path = write_config(root, demo_config(root))
+    demo.seed(load_config(path), Console(quiet=True), limit=SEED_RECORDS)
+    return root / "chroma"
+
+
+def make_config(tmp_path: Path, store_dir: Path, **overrides: Any) -> Path:
+    config = demo_config(tmp_path, listen=f"127.0.0.1:{free_port()}", **overrides)
+    config["stores"]["demo"]["path"] = str(store_dir)
+    return write_config(tmp_path, config)
+
+
+@pytest.fixture
+def running(tmp_path: Path) -> Iterator[Callable[[Path], Daemon]]:
+    daemons: list[Daemon] = []
+
+    def start(path: Path) -> Daemon:
+        daemon = Daemon(load_config(path))
+        daemon.start()
+        daemons.append(daemon)
+        return daemon
+
+    yield start
+    for daemon in daemons:
+        daemon.stop()
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+def runs(daemon: Daemon, check: str, status: str) -> float:
+    value = daemon.registry.get_sample_value(
+        "driftwatch_check_runs_total", {"collection": COLL, "check": check, "status": status}
+    )
+    return value or 0.0
+
+
+def test_runs_every_check_on_schedule_and_serves_metrics(
+    tmp_path: Path, store_dir: Path, running: Callable[[Path], Daemon]
+) -> None:
+    daemon = running(make_config(tmp_path, store_dir))
+    base = f"http://127.0.0.1:{daemon.http.port}"
+    # The version mix runs every 2 s: a second run proves the schedule, not just the start.
+    wait_for(lambda: runs(daemon, "version_mix", "ok") >= 2)
+    wait_for(lambda: runs(daemon, "fingerprint", "ok") >= 1)
+    assert httpx.get(f"{base}/healthz").status_code == 200
+    ready = httpx.get(f"{base}/readyz")
+    assert ready.status_code == 200, ready.text
+    body = httpx.get(f"{base}/metrics").text
+    assert f'driftwatch_check_status{{check="version_mix",collection="{COLL}"}} 0.0' in body
+    assert (
+        f'driftwatch_collection_documents{{collection="{COLL}",model="all-MiniLM-L6-v2",'
+        f'version="1"}} {float(SEED_RECORDS)}' in body
+    )
+    assert "driftwatch_baseline_timestamp_seconds" in body
+    assert daemon.registry.get_sample_value("driftwatch_state_db_up") == 1
+    assert httpx.get(f"{base}/nope").status_code == 404
+
+
+def test_failing_store_gives_error_results_and_the_daemon_keeps_going(
+    tmp_path: Path, running: Callable[[Path], Daemon]
+) -> None:
+    port = free_port()
+    raw = demo_config(tmp_path, listen=f"127.0.0.1:{free_port()}")
+    raw["stores"]["demo"] = {"kind": "chroma", "url": f"http://127.0.0.1:{port}", "timeout": "1s"}
+    daemon = running(write_config(tmp_path, raw, "unreachable.yaml"))
+    # Two error runs in a row: a failing check does not stop its own next run.
+    wait_for(lambda: runs(daemon, "version_mix", "error") >= 2)
+    assert daemon.registry.get_sample_value(
+        "driftwatch_check_status", {"collection": COLL, "check": "version_mix"}
+    ) == 3
+    assert httpx.get(f"http://127.0.0.1:{daemon.http.port}/healthz").status_code == 200
+
+
+def test_readyz_is_503_while_the_state_db_cannot_be_opened(
+    tmp_path: Path, store_dir: Path, running: Callable[[Path], Daemon]
+) -> None:
+    path = make_config(tmp_path, store_dir, state_url=f"sqlite:///{tmp_path}/missing/dir/s.db")
+    daemon = running(path)
+    base = f"http://127.0.0.1:{daemon.http.port}"
+    assert httpx.get(f"{base}/healthz").status_code == 200
+    ready = httpx.get(f"{base}/readyz")
+    assert ready.status_code == 503
+    assert "state database" in ready.text
+    assert daemon.registry.get_sample_value("driftwatch_state_db_up") == 0
+    # Once the directory exists, the retry job opens it and the daemon becomes ready.
+    (tmp_path / "missing" / "dir").mkdir(parents=True)
+    daemon._retry_state()
+    assert httpx.get(f"{base}/readyz").status_code == 200
+
+
+def test_sigterm_stops_the_daemon_within_10_seconds(tmp_path: Path, store_dir: Path) -> None:
+    path = make_config(tmp_path, store_dir)
+    port = load_config(path).listen_port
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "driftwatch.cli", "--log-format", "json", "run", "--config",
+         str(path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+    )
+    try:
+        wait_for(lambda: _healthy(port), timeout=60)
+        time.sleep(1.0)  # let the first checks start: stopping mid-check is the hard case
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=15)
+        elapsed = time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    assert code == 0, stderr
+    assert elapsed < 10, f"took {elapsed:.1f}s"
+    assert '"message": "driftwatch stopped"' in stderr
+
+
+def _healthy(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
