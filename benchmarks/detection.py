@@ -29,10 +29,10 @@ import numpy as np
 
 from benchmarks.common import write_results
 from benchmarks.probe_cycle import CANARIES
-from driftwatch.checks import CHECKS, SCHEDULE_OF
 from driftwatch.checks.base import CheckContext, CheckResult
 from driftwatch.checks.baseline import capture_baseline
 from driftwatch.checks.fingerprint import builtin_fingerprint_texts
+from driftwatch.checks.registry import CHECKS, SCHEDULE_OF
 from driftwatch.config import ChromaStoreConfig, CollectionConfig, ThresholdsConfig
 from driftwatch.embedders.base import Embedder
 from driftwatch.stats.proportion import flag_probability, smallest_detectable_share

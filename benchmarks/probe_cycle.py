@@ -34,10 +34,10 @@ import chromadb
 import numpy as np
 
 from benchmarks.common import WORK_DIR, Timing, best, peak_rss_mb, time_call, write_results
-from driftwatch.checks import CHECKS, SCHEDULE_OF
 from driftwatch.checks.base import CheckContext
 from driftwatch.checks.baseline import capture_baseline
 from driftwatch.checks.canary import check_canary
+from driftwatch.checks.registry import CHECKS, SCHEDULE_OF
 from driftwatch.config import ChromaStoreConfig, CollectionConfig, OnnxEmbedderConfig
 from driftwatch.embedders.onnx import OnnxEmbedder
 from driftwatch.stores import open_store

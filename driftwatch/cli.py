@@ -49,7 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"driftwatch {__version__}")
     parser.add_argument(
-        "--log-format", choices=("auto", "text", "json"), default="auto",
+        "--log-format",
+        choices=("auto", "text", "json"),
+        default="auto",
         help="log line format (auto: JSON unless stderr is a terminal)",
     )
     parser.add_argument("--log-level", default=os.environ.get("DRIFTWATCH_LOG_LEVEL", "INFO"))
@@ -58,7 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     def command(name: str, help_: str, parent: Any = sub) -> argparse.ArgumentParser:
         p: argparse.ArgumentParser = parent.add_parser(name, help=help_, description=help_)
         p.add_argument(
-            "--config", "-c", default=None,
+            "--config",
+            "-c",
+            default=None,
             help="config file (default: $DRIFTWATCH_CONFIG, then ./driftwatch.yaml)",
         )
         return p
@@ -76,7 +80,12 @@ def _parser() -> argparse.ArgumentParser:
     feeds = sub.add_parser("feeds", help="deprecation feeds").add_subparsers(
         dest="feeds_command", required=True, metavar="COMMAND"
     )
-    p = command("check", "fetch every feed now and print notices for models in use", feeds)
+    p = command(
+        "check",
+        "fetch every feed now and print notices for models in use "
+        "(exit 1: a notice for a model in use, 2: a feed failed)",
+        feeds,
+    )
     p.add_argument("--json", action="store_true")
 
     config = sub.add_parser("config", help="configuration").add_subparsers(
@@ -186,9 +195,7 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
     if not enabled or not err.is_terminal:
         yield None
         return
-    columns = (
-        TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()
-    )
+    columns = (TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task("scan", total=None)
 
@@ -219,7 +226,11 @@ def _print_results(results: Sequence[CheckResult], as_json: bool) -> int:
     for r in results:
         style = STATUS_STYLE[r.status]
         table.add_row(
-            r.collection, r.check, f"[{style}]{r.status}[/]", _fmt(r.value), _fmt(r.threshold),
+            r.collection,
+            r.check,
+            f"[{style}]{r.status}[/]",
+            _fmt(r.value),
+            _fmt(r.threshold),
             _escape(r.message),
         )
     out.print(table)
@@ -273,15 +284,19 @@ def cmd_status(args: argparse.Namespace) -> int:
     finally:
         db.close()
     if args.json:
-        print(json.dumps({
-            "baselines": {
-                name: None if b is None else {
-                    "model": b.model, "created_at": b.created_at.isoformat(), "id": b.id
+        print(
+            json.dumps(
+                {
+                    "baselines": {
+                        name: None
+                        if b is None
+                        else {"model": b.model, "created_at": b.created_at.isoformat(), "id": b.id}
+                        for name, b in baselines.items()
+                    },
+                    "results": [r.to_json() for r in results],
                 }
-                for name, b in baselines.items()
-            },
-            "results": [r.to_json() for r in results],
-        }))
+            )
+        )
         return EXIT_OK
     table = Table(title="baselines")
     for column in ("collection", "model", "captured"):
@@ -295,14 +310,19 @@ def cmd_status(args: argparse.Namespace) -> int:
     for r in sorted(results, key=lambda r: (r.collection, r.check)):
         style = STATUS_STYLE[r.status]
         table.add_row(
-            r.collection, r.check, f"[{style}]{r.status}[/]", _fmt(r.value),
-            f"{r.started_at:%Y-%m-%d %H:%M:%S}", _escape(r.message),
+            r.collection,
+            r.check,
+            f"[{style}]{r.status}[/]",
+            _fmt(r.value),
+            f"{r.started_at:%Y-%m-%d %H:%M:%S}",
+            _escape(r.message),
         )
     out.print(table)
     return EXIT_OK
 
 
 def cmd_feeds_check(args: argparse.Namespace) -> int:
+    """Exit 1: a notice for a model in use; 2: no notice, but a feed failed; 0: clear."""
     from prometheus_client import CollectorRegistry
 
     from driftwatch.feeds.report import render_report
@@ -313,14 +333,15 @@ def cmd_feeds_check(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     db = open_state(config.state_url)
     try:
-        report = FeedWatcher(config, db, DriftwatchMetrics(CollectorRegistry())).check_all()
+        with FeedWatcher(config, db, DriftwatchMetrics(CollectorRegistry())) as watcher:
+            report = watcher.check_all()
     finally:
         db.close()
     if args.json:
         print(json.dumps(report.to_json()))
     else:
         render_report(report, out)
-    return EXIT_OK
+    return report.exit_code
 
 
 def cmd_config_validate(args: argparse.Namespace) -> int:

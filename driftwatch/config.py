@@ -129,7 +129,7 @@ class ChromaStoreConfig(_Strict):
     database: str = "default_database"
     headers: dict[str, SecretStr] = Field(default_factory=dict)
     timeout: Duration = timedelta(seconds=30)
-    page_size: int = Field(default=5000, ge=1, le=100_000)
+    page_size: int = Field(default=5000, ge=1, le=32_766)  # Chroma: "too many SQL variables" above
 
     @model_validator(mode="after")
     def _one_location(self) -> ChromaStoreConfig:
@@ -384,7 +384,7 @@ def _cross_references(cfg: Config) -> list[str]:
             problems.append(f"collections[{i}].name: collection {coll.name!r} listed twice")
         seen.add(key)
         if coll.checks is not None:
-            from driftwatch.checks import CHECKS
+            from driftwatch.checks.registry import CHECKS
 
             for j, name in enumerate(coll.checks):
                 if name not in CHECKS:

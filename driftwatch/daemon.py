@@ -27,13 +27,14 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 
-from driftwatch.checks import NEEDS_BASELINE, SCHEDULE_OF
+from driftwatch.checks.registry import NEEDS_BASELINE, SCHEDULE_OF
 from driftwatch.config import CollectionConfig, Config, FeedConfig
 from driftwatch.errors import DriftwatchError, StateError
 from driftwatch.feeds.service import FeedWatcher
@@ -119,6 +120,10 @@ class Daemon:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
         self.http.stop()
         self.runner.close()
+        if self.feeds is not None:
+            self.feeds.close()
+        if self.notifier is not None:
+            self.notifier.close()
         if self.db is not None:
             self.db.close()
         log.info("driftwatch stopped", extra={"event": "stopped"})
@@ -186,7 +191,7 @@ class Daemon:
                 interval: timedelta = getattr(coll.schedule, SCHEDULE_OF[check])
                 self._add_interval_job(
                     f"check:{coll.name}:{check}",
-                    lambda c=coll, k=check, i=interval: self._run_check(c, k, i),
+                    partial(self._run_check, coll, check, interval),
                     interval,
                     jitter,
                     first_run=now + timedelta(seconds=random.uniform(0, min(jitter, 2.0))),
@@ -194,7 +199,7 @@ class Daemon:
         for feed in self.config.feeds:
             self._add_interval_job(
                 f"feed:{feed.label}",
-                lambda f=feed: self._run_feed(f),
+                partial(self._run_feed, feed),
                 feed.interval,
                 jitter=min(60.0, feed.interval.total_seconds() / 10),
                 first_run=now + timedelta(seconds=random.uniform(1, 5)),
@@ -277,15 +282,17 @@ class Daemon:
                 )
 
     def _run_feed(self, feed: FeedConfig) -> None:
-        if self.feeds is None or not self._lease(
-            f"feed:{feed.label}", feed.interval
-        ):
+        if self.feeds is None or not self._lease(f"feed:{feed.label}", feed.interval):
             return
         outcome = self.feeds.check_feed(feed)
         log.info(
             "feed checked",
-            extra={"event": "feed_checked", "feed": feed.label, "url": redact_url(feed.url),
-                   "outcome": str(outcome)},
+            extra={
+                "event": "feed_checked",
+                "feed": feed.label,
+                "url": redact_url(feed.url),
+                "outcome": str(outcome),
+            },
         )
         events = self.feeds.pending_events()
         if events and self.notifier is not None:

@@ -56,7 +56,9 @@ def seed(config: Config, console: Console, limit: int | None = None) -> None:
                 coll.name, metadata={"hnsw:space": "cosine"}, embedding_function=None
             )
             if collection.count() > 0:
-                console.print(f"demo collection {coll.name!r} exists ({collection.count()} records)")
+                console.print(
+                    f"demo collection {coll.name!r} exists ({collection.count()} records)"
+                )
                 continue
             embedder = pool.get(coll.embedder)
             records = demo_records()[:limit]

@@ -19,7 +19,8 @@ CLI and the daemon can tell an expected, explainable failure (exit code 2, an
     │   ├── FeedFetchError           network, HTTP status, redirect loop, body too large
     │   └── FeedParseError           malformed XML/JSON, HTML instead of a feed, entity bomb
     └── NotifyError                  a notification was not accepted
-        └── NotifyRetryLater         the receiver asked us to come back (``retry_after_s``)
+        ├── NotifyRetryLater         the receiver asked us to come back (``retry_after_s``)
+        └── WebhookRejected          refused for good (4xx: invalid_payload, no_service, ...)
 
 Messages name the thing at fault (the store, collection, embedder, feed or
 config path) and never contain a secret: URLs are shown through
@@ -98,3 +99,7 @@ class NotifyRetryLater(NotifyError):
     def __init__(self, message: str, retry_after_s: float) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class WebhookRejected(NotifyError):
+    """The receiver refused the message for good (4xx: invalid_payload, no_service, ...)."""

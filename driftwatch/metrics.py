@@ -22,9 +22,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from driftwatch import __version__
-from driftwatch.checks.base import STATUS_CODES, CheckResult
-
-UNTAGGED = "none"  # model/version label value for records without the metadata key
+from driftwatch.checks.base import STATUS_CODES, UNTAGGED, CheckResult
 
 
 @dataclass(frozen=True)
@@ -162,7 +160,7 @@ class CheckResultCollector(Collector):
         driftwatch_check_duration_seconds{check="fingerprint",collection="docs"} 0.35
         driftwatch_check_last_run_timestamp_seconds{check="fingerprint",collection="docs"} 1.76e+09
         driftwatch_fingerprint_cosine_min{collection="docs"} 0.12
-        driftwatch_collection_documents{collection="docs",model="all-MiniLM-L6-v2",version="1"} 800.0
+        driftwatch_collection_documents{collection="docs",model="minilm-l6",version="1"} 800.0
     """
 
     def __init__(self) -> None:
@@ -275,10 +273,10 @@ class DeprecationCollector(Collector):
 
     Sample::
 
-        driftwatch_model_deprecation_notice{model="text-embedding-ada-002",provider="openai"} 1.0
-        driftwatch_model_shutdown_timestamp_seconds{model="text-embedding-ada-002",provider="openai"} 1.79e+09
-        driftwatch_model_deprecation_needs_review{model="text-embedding-ada-002",provider="openai"} 0.0
-        driftwatch_model_deprecation_date_conflict{model="text-embedding-ada-002",provider="openai"} 0.0
+        driftwatch_model_deprecation_notice{model="ada-002",provider="openai"} 1.0
+        driftwatch_model_shutdown_timestamp_seconds{model="ada-002",provider="openai"} 1.79e+09
+        driftwatch_model_deprecation_needs_review{model="ada-002",provider="openai"} 0.0
+        driftwatch_model_deprecation_date_conflict{model="ada-002",provider="openai"} 0.0
     """
 
     def __init__(self) -> None:

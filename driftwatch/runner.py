@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from driftwatch.checks import CHECKS, NEEDS_BASELINE
 from driftwatch.checks.base import Baseline, CheckContext, CheckResult
+from driftwatch.checks.registry import CHECKS, NEEDS_BASELINE
 from driftwatch.config import CollectionConfig, Config
 from driftwatch.embedders import EmbedderPool
 from driftwatch.errors import DriftwatchError, StateError, StoreError, StoreUnavailable

@@ -52,8 +52,15 @@ def test_check_on_a_healthy_store_exits_0(
     assert statuses["dimension"] == "ok"
     for result in report["results"]:
         assert set(result) == {
-            "check", "collection", "status", "value", "threshold", "detail",
-            "started_at", "duration_s", "message",
+            "check",
+            "collection",
+            "status",
+            "value",
+            "threshold",
+            "detail",
+            "started_at",
+            "duration_s",
+            "message",
         }
 
 
@@ -82,8 +89,11 @@ def test_unreachable_chroma_server_exits_2_naming_it(
 ) -> None:
     port = free_port()
     config = demo_config(tmp_path)
-    config["stores"]["demo"] = {"kind": "chroma", "url": f"http://127.0.0.1:{port}",
-                                "timeout": "2s"}
+    config["stores"]["demo"] = {
+        "kind": "chroma",
+        "url": f"http://127.0.0.1:{port}",
+        "timeout": "2s",
+    }
     code, report = run_json(capsys, "check", "--config", str(write_config(tmp_path, config)))
     assert code == 2
     assert report["drift"] is False
@@ -133,7 +143,9 @@ def test_config_validate_lists_every_problem(
 
 
 def test_config_validate_never_echoes_secrets(
-    tmp_path: Path, store_dir: Path, capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    store_dir: Path,
+    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     secret = "https://hooks.slack.invalid/services/T1/B2/verysecretvalue"

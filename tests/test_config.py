@@ -126,7 +126,7 @@ collections:
 
 
 def _known_checks() -> str:
-    from driftwatch.checks import CHECKS
+    from driftwatch.checks.registry import CHECKS
 
     return ", ".join(sorted(CHECKS))
 

@@ -101,9 +101,12 @@ def test_failing_store_gives_error_results_and_the_daemon_keeps_going(
     daemon = running(write_config(tmp_path, raw, "unreachable.yaml"))
     # Two error runs in a row: a failing check does not stop its own next run.
     wait_for(lambda: runs(daemon, "version_mix", "error") >= 2)
-    assert daemon.registry.get_sample_value(
-        "driftwatch_check_status", {"collection": COLL, "check": "version_mix"}
-    ) == 3
+    assert (
+        daemon.registry.get_sample_value(
+            "driftwatch_check_status", {"collection": COLL, "check": "version_mix"}
+        )
+        == 3
+    )
     assert httpx.get(f"http://127.0.0.1:{daemon.http.port}/healthz").status_code == 200
 
 
@@ -129,9 +132,19 @@ def test_sigterm_stops_the_daemon_within_10_seconds(tmp_path: Path, store_dir: P
     port = load_config(path).listen_port
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "driftwatch.cli", "--log-format", "json", "run", "--config",
-         str(path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+        [
+            sys.executable,
+            "-m",
+            "driftwatch.cli",
+            "--log-format",
+            "json",
+            "run",
+            "--config",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
     )
     try:
         wait_for(lambda: _healthy(port), timeout=60)

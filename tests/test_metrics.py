@@ -101,20 +101,36 @@ def test_deprecations_exposition_matches_golden() -> None:
 def test_latest_result_replaces_the_previous_one() -> None:
     registry = CollectorRegistry()
     metrics = DriftwatchMetrics(registry)
-    metrics.record_result(result("version_mix", "drift", 0.5, documents=[
-        {"model": "a", "version": "1", "count": 5}, {"model": "b", "version": "1", "count": 5}
-    ]))
-    metrics.record_result(result("version_mix", "ok", 0.0, documents=[
-        {"model": "b", "version": "1", "count": 10}
-    ]))
+    metrics.record_result(
+        result(
+            "version_mix",
+            "drift",
+            0.5,
+            documents=[
+                {"model": "a", "version": "1", "count": 5},
+                {"model": "b", "version": "1", "count": 5},
+            ],
+        )
+    )
+    metrics.record_result(
+        result("version_mix", "ok", 0.0, documents=[{"model": "b", "version": "1", "count": 10}])
+    )
     sample = registry.get_sample_value
     labels = {"collection": "docs", "check": "version_mix"}
     assert sample("driftwatch_check_status", labels) == 0
-    assert sample("driftwatch_collection_documents", {"collection": "docs", "model": "b",
-                                                      "version": "1"}) == 10
+    assert (
+        sample(
+            "driftwatch_collection_documents", {"collection": "docs", "model": "b", "version": "1"}
+        )
+        == 10
+    )
     # The model that left the index leaves /metrics too.
-    assert sample("driftwatch_collection_documents", {"collection": "docs", "model": "a",
-                                                      "version": "1"}) is None
+    assert (
+        sample(
+            "driftwatch_collection_documents", {"collection": "docs", "model": "a", "version": "1"}
+        )
+        is None
+    )
     assert sample("driftwatch_check_runs_total", {**labels, "status": "drift"}) == 1
     assert sample("driftwatch_check_runs_total", {**labels, "status": "ok"}) == 1
 
@@ -129,9 +145,12 @@ def test_status_codes_are_the_contract(status: Status, code: int) -> None:
         "driftwatch_check_status", {"collection": "docs", "check": "canary"}
     )
     assert value == code
-    assert registry.get_sample_value(
-        "driftwatch_check_value", {"collection": "docs", "check": "canary"}
-    ) is None
+    assert (
+        registry.get_sample_value(
+            "driftwatch_check_value", {"collection": "docs", "check": "canary"}
+        )
+        is None
+    )
 
 
 def test_baseline_info_keeps_one_model_per_collection() -> None:
@@ -139,15 +158,22 @@ def test_baseline_info_keeps_one_model_per_collection() -> None:
     metrics = DriftwatchMetrics(registry)
     metrics.record_baseline("docs", "model-a", 100.0)
     metrics.record_baseline("docs", "model-b", 200.0)
-    assert registry.get_sample_value(
-        "driftwatch_baseline_info", {"collection": "docs", "model": "model-a"}
-    ) is None
-    assert registry.get_sample_value(
-        "driftwatch_baseline_info", {"collection": "docs", "model": "model-b"}
-    ) == 1
-    assert registry.get_sample_value(
-        "driftwatch_baseline_timestamp_seconds", {"collection": "docs"}
-    ) == 200.0
+    assert (
+        registry.get_sample_value(
+            "driftwatch_baseline_info", {"collection": "docs", "model": "model-a"}
+        )
+        is None
+    )
+    assert (
+        registry.get_sample_value(
+            "driftwatch_baseline_info", {"collection": "docs", "model": "model-b"}
+        )
+        == 1
+    )
+    assert (
+        registry.get_sample_value("driftwatch_baseline_timestamp_seconds", {"collection": "docs"})
+        == 200.0
+    )
 
 
 def test_every_name_follows_the_naming_rules() -> None:

@@ -1,46 +1,5 @@
-"""Checks: one module each; CHECKS maps a check's name to its function.
+"""Checks: one module each, every one a function ``(CheckContext) -> CheckResult``.
 
-Order matters: the runner runs them in this order, so a dimension mismatch is
-reported before checks that would only restate it.
+The registry is ``driftwatch.checks.registry.CHECKS``; the contract (CheckResult,
+CheckContext, Baseline) is ``driftwatch.checks.base``.
 """
-
-from __future__ import annotations
-
-from driftwatch.checks.base import CheckContext, CheckFunction, CheckResult
-from driftwatch.checks.canary import check_canary
-from driftwatch.checks.consistency import check_consistency
-from driftwatch.checks.dimension import check_dimension
-from driftwatch.checks.fingerprint import check_fingerprint
-from driftwatch.checks.score_distribution import check_score_distribution
-from driftwatch.checks.version_mix import check_version_mix
-
-CHECKS: dict[str, CheckFunction] = {
-    "dimension": check_dimension,
-    "fingerprint": check_fingerprint,
-    "consistency": check_consistency,
-    "canary": check_canary,
-    "score_distribution": check_score_distribution,
-    "version_mix": check_version_mix,
-}
-
-# Checks that compare with the collection's baseline (captured on first start).
-NEEDS_BASELINE = frozenset({"fingerprint", "canary", "score_distribution"})
-
-# Which schedule interval drives each check (ScheduleConfig field name).
-SCHEDULE_OF: dict[str, str] = {
-    "dimension": "probe",
-    "fingerprint": "probe",
-    "consistency": "probe",
-    "canary": "probe",
-    "score_distribution": "probe",
-    "version_mix": "version_mix",
-}
-
-__all__ = [
-    "CHECKS",
-    "NEEDS_BASELINE",
-    "SCHEDULE_OF",
-    "CheckContext",
-    "CheckFunction",
-    "CheckResult",
-]

@@ -33,6 +33,20 @@ STATUS_SEVERITY: dict[Status, int] = {
     "error": 2,
     "drift": 3,
 }
+# The model/version label of records without the metadata key (metrics, breakdowns).
+UNTAGGED = "none"
+
+
+def metadata_tag(metadata: Mapping[str, Any] | None, key: str) -> str | None:
+    """A metadata value as a label; non-string values (1, 2.0, True) are stringified."""
+    if not metadata:
+        return None
+    value = metadata.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)
 
 
 @dataclass(frozen=True)

@@ -37,9 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from driftwatch.checks.base import CheckContext, CheckResult
-from driftwatch.checks.version_mix import _tag
-from driftwatch.metrics import UNTAGGED
+from driftwatch.checks.base import UNTAGGED, CheckContext, CheckResult, metadata_tag
 from driftwatch.stats.proportion import wilson_interval
 from driftwatch.stats.similarity import cosine_rows
 
@@ -86,7 +84,7 @@ def check_consistency(ctx: CheckContext) -> CheckResult:
         "stale_estimate": stale,
         "total": total,
         "by_model": _by_model(
-            [_tag(r.metadata, coll.model_key) or UNTAGGED for r in usable], matched
+            [metadata_tag(r.metadata, coll.model_key) or UNTAGGED for r in usable], matched
         ),
     }
     summary = (

@@ -15,23 +15,9 @@ per (model tag, version tag). Verdicts, worst first:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
 from typing import Any
 
-from driftwatch.checks.base import CheckContext, CheckResult
-from driftwatch.metrics import UNTAGGED
-
-
-def _tag(metadata: Mapping[str, Any] | None, key: str) -> str | None:
-    """The metadata value as a label; non-string values (1, 2.0, True) are stringified."""
-    if not metadata:
-        return None
-    value = metadata.get(key)
-    if value is None or value == "":
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value)
+from driftwatch.checks.base import UNTAGGED, CheckContext, CheckResult, metadata_tag
 
 
 def check_version_mix(ctx: CheckContext) -> CheckResult:
@@ -39,7 +25,9 @@ def check_version_mix(ctx: CheckContext) -> CheckResult:
     counts: Counter[tuple[str | None, str | None]] = Counter()
     for page in ctx.store.iter_metadata(progress=ctx.progress):
         for metadata in page:
-            counts[(_tag(metadata, coll.model_key), _tag(metadata, coll.version_key))] += 1
+            counts[
+                (metadata_tag(metadata, coll.model_key), metadata_tag(metadata, coll.version_key))
+            ] += 1
 
     total = sum(counts.values())
     dimension = ctx.store.dimension() if total else None

@@ -25,4 +25,6 @@ def l2_normalise(vectors: np.ndarray) -> np.ndarray:
     """Row-wise unit length; zero rows stay zero instead of becoming NaN."""
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
+    return np.asarray(
+        np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0), dtype=np.float32
+    )

@@ -29,6 +29,7 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from driftwatch.checks.base import UNTAGGED
 from driftwatch.config import Config, FeedConfig, OnnxEmbedderConfig, OpenAIEmbedderConfig
 from driftwatch.errors import StateError
 from driftwatch.feeds.dates import NoticeDates, notice_dates, scan_dates, summarise
@@ -37,7 +38,7 @@ from driftwatch.feeds.fetch import FeedFetchFailed, fetch_feed
 from driftwatch.feeds.match import ModelInUse, is_group_alias, match_models, normalise_id
 from driftwatch.feeds.parse import Entry, FeedParseFailed, parse_feed
 from driftwatch.feeds.report import FeedOutcome, FeedReport, NoticeView
-from driftwatch.metrics import UNTAGGED, DriftwatchMetrics, ModelDeprecationStatus
+from driftwatch.metrics import DriftwatchMetrics, ModelDeprecationStatus
 from driftwatch.redact import redact_url
 from driftwatch.state import feeds as repo
 from driftwatch.state.models import CheckResultRow, DeprecationNoticeRow

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from driftwatch.checks.base import CheckResult
 from driftwatch.config import AlertsConfig, SlackConfig
-from driftwatch.errors import NotifyError, NotifyRetryLater
+from driftwatch.errors import NotifyError, NotifyRetryLater, WebhookRejected
 from driftwatch.feeds.events import DeprecationEvent
 from driftwatch.metrics import DriftwatchMetrics
 from driftwatch.notify import outbox
@@ -48,7 +48,6 @@ from driftwatch.notify.slack import (
     CheckAlert,
     RedactingFilter,
     SlackWebhook,
-    WebhookRejected,
     alert_name,
     check_message,
     deprecation_message,

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 from driftwatch.config import Severity
-from driftwatch.errors import NotifyError, NotifyRetryLater
+from driftwatch.errors import NotifyError, NotifyRetryLater, WebhookRejected
 from driftwatch.feeds.events import DeprecationEvent
 from driftwatch.notify.policy import RETRY_AFTER_CAP_S, worst
 from driftwatch.redact import redact_url
@@ -192,10 +192,6 @@ class SlackWebhook:
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._url, self.shown)
-
-
-class WebhookRejected(NotifyError):
-    """The receiver refused the message for good (4xx: invalid_payload, no_service, ...)."""
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float:

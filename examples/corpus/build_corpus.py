@@ -97,14 +97,14 @@ def build() -> list[dict[str, str]]:
             records.setdefault(para, {"id": f"topic-{topic}-{i}", "source": f"topic:{topic}"})
     for name in MODULES:
         module = importlib.import_module(name)
-        objects = [(name, module)] + sorted(
+        members = sorted(
             (f"{name}.{attr}", obj)
             for attr, obj in vars(module).items()
             if not attr.startswith("_")
             and (inspect.isclass(obj) or inspect.isfunction(obj))
             and getattr(obj, "__module__", "") == name
         )
-        for qualname, obj in objects:
+        for qualname, obj in [(name, module), *members]:
             for i, para in enumerate(_paragraphs(inspect.getdoc(obj) or "")):
                 records.setdefault(para, {"id": f"doc-{qualname}-{i}", "source": qualname})
     return [

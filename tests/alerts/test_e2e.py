@@ -286,8 +286,18 @@ def test_drift_exposition_reaches_the_documented_receivers(
         ]
 
         # Recovery: the next scrape shows the collection healthy; the pager hears it.
-        metrics.record_result(result("docs", "fingerprint", "ok", 1.0))
+        # The inhibited alert must resolve before its inhibitor does: rule groups are
+        # evaluated independently, and a consistency alert still firing for one
+        # evaluation after the fingerprint alert resolved would be delivered.
         metrics.record_result(result("docs", "consistency", "ok", 1.0))
+        wait_until(
+            lambda: (
+                "DriftwatchIndexQueryMismatch"
+                not in {a["labels"]["alertname"] for a in prom.alerts()}
+            ),
+            "the consistency alert resolved in Prometheus",
+        )
+        metrics.record_result(result("docs", "fingerprint", "ok", 1.0))
         wait_until(
             lambda: notified(hook, "/pager", "resolved", "DriftwatchQueryModelReplaced"),
             "the resolved notification at the pager",

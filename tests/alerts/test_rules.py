@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
-from driftwatch.checks import CHECKS
 from driftwatch.checks.base import STATUSES
+from driftwatch.checks.registry import CHECKS
 from driftwatch.config import AlertsConfig
 from driftwatch.metrics import all_metric_names
 from driftwatch.notify.slack import DEPRECATION_ALERTS, alert_name

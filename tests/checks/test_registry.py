@@ -1,6 +1,6 @@
 """The CHECKS / SCHEDULE_OF registry in driftwatch/checks/__init__.py."""
 
-from driftwatch.checks import CHECKS, SCHEDULE_OF
+from driftwatch.checks.registry import CHECKS, SCHEDULE_OF
 from driftwatch.config import ScheduleConfig
 
 

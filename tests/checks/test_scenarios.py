@@ -15,9 +15,9 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from driftwatch.checks import CHECKS, SCHEDULE_OF
 from driftwatch.checks.base import Baseline, CheckResult
 from driftwatch.checks.baseline import capture_baseline
+from driftwatch.checks.registry import CHECKS, SCHEDULE_OF
 from driftwatch.checks.version_mix import check_version_mix
 from driftwatch.config import CollectionConfig, OpenAIEmbedderConfig
 from driftwatch.embedders.base import Embedder

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry
 
-from driftwatch.checks.base import CheckContext, CheckResult
+from driftwatch.checks.base import UNTAGGED, CheckContext, CheckResult
 from driftwatch.checks.version_mix import check_version_mix
 from driftwatch.config import CollectionConfig
-from driftwatch.metrics import UNTAGGED, DriftwatchMetrics
+from driftwatch.metrics import DriftwatchMetrics
 from driftwatch.stores import open_store
 from tests.support.chroma_server import (
     STORE_KINDS,

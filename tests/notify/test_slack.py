@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from driftwatch.errors import NotifyError, NotifyRetryLater
+from driftwatch.errors import NotifyError, NotifyRetryLater, WebhookRejected
 from driftwatch.feeds.events import DeprecationEvent
 from driftwatch.notify.slack import (
     CHECK_ALERTS,
@@ -21,7 +21,6 @@ from driftwatch.notify.slack import (
     CheckAlert,
     RedactingFilter,
     SlackWebhook,
-    WebhookRejected,
     alert_name,
     check_message,
     deprecation_message,

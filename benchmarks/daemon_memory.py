@@ -1,0 +1,123 @@
+"""Steady daemon memory: RSS of `driftwatch run` on the demo store over 500 scheduled runs.
+
+The daemon runs as its own process exactly as `make run` starts it (demo config,
+the all-MiniLM-L6-v2 ONNX embedder loaded), with the schedule shortened so 500
+check runs happen in minutes instead of hours. RSS is read from /proc every
+second next to the run counter from /metrics.
+
+Targets: steady RSS <= 250 MB; no growth over 500 scheduled runs (the slope of
+RSS over the second half of the runs, MB per 100 runs, stays within noise).
+
+    python -m benchmarks.daemon_memory [--runs 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import yaml
+from rich.console import Console
+
+from benchmarks.common import WORK_DIR, write_results
+from driftwatch import demo
+from driftwatch.config import load_config
+
+DEMO_CONFIG = Path(__file__).resolve().parents[1] / "examples" / "demo" / "driftwatch.yaml"
+
+
+def prepare(work: Path, port: int) -> Path:
+    """The demo config with its state under `work` and a fast schedule."""
+    config: dict[str, Any] = yaml.safe_load(DEMO_CONFIG.read_text(encoding="utf-8"))
+    config["state_url"] = f"sqlite:///{work}/driftwatch.db"
+    config["listen"] = f"127.0.0.1:{port}"
+    config["embedders"]["live"]["model"] = "all-MiniLM-L6-v2"
+    config["stores"]["demo"]["path"] = str(work / "chroma")
+    config["collections"][0]["schedule"] = {"probe": "2s", "version_mix": "2s", "jitter": "0.2s"}
+    path = work / "driftwatch.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def total_runs(port: int) -> float:
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("driftwatch_check_runs_total{")
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=500)
+    parser.add_argument("--port", type=int, default=19464)
+    args = parser.parse_args()
+
+    work = WORK_DIR / "daemon_memory"
+    if work.exists():
+        for stale in work.glob("driftwatch.db*"):
+            stale.unlink()
+    work.mkdir(parents=True, exist_ok=True)
+    path = prepare(work, args.port)
+    demo.seed(load_config(path, env={}), Console(stderr=True))
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "driftwatch.cli", "--log-format", "json", "--log-level",
+         "WARNING", "run", "--config", str(path)],
+        env={**os.environ},
+    )
+    samples: list[tuple[float, float, float]] = []  # (seconds, runs, rss MB)
+    started = time.monotonic()
+    try:
+        while True:
+            time.sleep(1.0)
+            if proc.poll() is not None:
+                raise SystemExit(f"daemon exited with {proc.returncode}")
+            try:
+                runs = total_runs(args.port)
+            except httpx.HTTPError:
+                continue
+            samples.append((time.monotonic() - started, runs, rss_mb(proc.pid)))
+            if runs >= args.runs:
+                break
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+
+    runs_arr = np.array([s[1] for s in samples])
+    rss_arr = np.array([s[2] for s in samples])
+    steady = rss_arr[runs_arr >= min(50, args.runs // 5)]
+    half = runs_arr >= args.runs / 2
+    slope = float(np.polyfit(runs_arr[half], rss_arr[half], 1)[0]) * 100 if half.sum() > 2 else 0.0
+    result = {
+        "runs": int(runs_arr[-1]),
+        "seconds": round(samples[-1][0], 1),
+        "rss_mb_steady_median": round(float(np.median(steady)), 1),
+        "rss_mb_steady_max": round(float(steady.max()), 1),
+        "rss_mb_at_first_sample": round(float(rss_arr[0]), 1),
+        "rss_mb_at_end": round(float(rss_arr[-1]), 1),
+        "rss_growth_mb_per_100_runs_second_half": round(slope, 2),
+        "target_rss_mb": 250,
+        "samples": [[round(t, 1), r, round(m, 1)] for t, r, m in samples[:: max(1, len(samples) // 60)]],
+    }
+    write_results("daemon_memory", result)
+
+
+if __name__ == "__main__":
+    main()
