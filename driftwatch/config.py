@@ -87,7 +87,14 @@ class OnnxEmbedderConfig(_Strict):
     # batch_size and threads: fastest measured by benchmarks/onnx_embedder.py (docs/embedders.md)
     batch_size: int = Field(default=8, ge=1, le=1024)
     max_length: int = Field(default=256, ge=8, le=8192)
+    # Padded tokens per batch (batch_size x longest text): bounds the working memory.
+    max_batch_tokens: int = Field(default=512, ge=8, le=1_000_000)
     threads: int = Field(default=2, ge=1, le=64, description="onnxruntime intra-op threads")
+    # speed: onnxruntime's constant folding dequantizes an int8 model's weights once at
+    # load (all-MiniLM-L6-v2 int8: +97 MB resident). memory: they stay int8 (+33 MB) but
+    # are dequantized again on every batch: a ~90 MB transient and ~2.8x the CPU time.
+    # Same vectors either way (docs/embedders.md has the measurements).
+    optimize_for: Literal["speed", "memory"] = "speed"
 
 
 class OpenAIEmbedderConfig(_Strict):

@@ -39,6 +39,7 @@ from driftwatch.config import CollectionConfig, Config, FeedConfig
 from driftwatch.errors import DriftwatchError, StateError
 from driftwatch.feeds.service import FeedWatcher
 from driftwatch.http import MetricsServer
+from driftwatch.memory import release_free_memory
 from driftwatch.metrics import DriftwatchMetrics
 from driftwatch.notify.service import Notifier
 from driftwatch.redact import redact_url
@@ -72,7 +73,13 @@ class Daemon:
         self._has_baseline: set[str] = set()
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
-            executors={"default": ThreadPoolExecutor(max_workers=2)},
+            # Checks run one at a time: embedding is the daemon's CPU and memory peak,
+            # and a sidecar must not double it. Feeds and notifications run beside
+            # them, so a long probe never delays an alert.
+            executors={
+                "checks": ThreadPoolExecutor(max_workers=1),
+                "default": ThreadPoolExecutor(max_workers=2),
+            },
             job_defaults={"coalesce": True, "max_instances": 1},
         )
         self.http = MetricsServer(
@@ -193,8 +200,9 @@ class Daemon:
                     f"check:{coll.name}:{check}",
                     partial(self._run_check, coll, check, interval),
                     interval,
-                    jitter,
+                    jitter=jitter,
                     first_run=now + timedelta(seconds=random.uniform(0, min(jitter, 2.0))),
+                    executor="checks",
                 )
         for feed in self.config.feeds:
             self._add_interval_job(
@@ -204,13 +212,23 @@ class Daemon:
                 jitter=min(60.0, feed.interval.total_seconds() / 10),
                 first_run=now + timedelta(seconds=random.uniform(1, 5)),
             )
-        self._add_interval_job("notify", self._deliver, NOTIFY_EVERY, 0, now + NOTIFY_EVERY)
         self._add_interval_job(
-            "retention", self._prune, timedelta(hours=1), 60, now + timedelta(minutes=1)
+            "notify", self._deliver, NOTIFY_EVERY, jitter=0, first_run=now + NOTIFY_EVERY
+        )
+        self._add_interval_job(
+            "retention",
+            self._prune,
+            timedelta(hours=1),
+            jitter=60,
+            first_run=now + timedelta(minutes=1),
         )
         if self.db is None:
             self._add_interval_job(
-                "state", self._retry_state, STATE_RETRY_EVERY, 0, now + STATE_RETRY_EVERY
+                "state",
+                self._retry_state,
+                STATE_RETRY_EVERY,
+                jitter=0,
+                first_run=now + STATE_RETRY_EVERY,
             )
 
     def _add_interval_job(
@@ -218,8 +236,10 @@ class Daemon:
         job_id: str,
         func: Callable[[], None],
         interval: timedelta,
+        *,
         jitter: float,
         first_run: datetime,
+        executor: str = "default",
     ) -> None:
         self.scheduler.add_job(
             self._guard(job_id, func),
@@ -229,6 +249,7 @@ class Daemon:
             id=job_id,
             name=job_id,
             next_run_time=first_run,
+            executor=executor,
             # A run delayed by a busy executor still happens (once, coalesced).
             misfire_grace_time=max(1, int(interval.total_seconds())),
         )
@@ -243,6 +264,8 @@ class Daemon:
                 func()
             except Exception:
                 log.exception("job failed", extra={"event": "job_failed", "job": job_id})
+            finally:
+                release_free_memory()
 
         return run
 

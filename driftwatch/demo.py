@@ -40,7 +40,8 @@ def demo_records() -> list[dict[str, str]]:
 def seed(config: Config, console: Console, limit: int | None = None) -> None:
     """Create and fill every embedded demo collection that is still empty."""
     import chromadb
-    from chromadb.config import Settings
+
+    from driftwatch.stores.chroma import chroma_settings
 
     pool = EmbedderPool(config.embedders)
     try:
@@ -49,9 +50,7 @@ def seed(config: Config, console: Console, limit: int | None = None) -> None:
             if not isinstance(store, ChromaStoreConfig) or store.path is None:
                 continue
             Path(store.path).mkdir(parents=True, exist_ok=True)
-            client = chromadb.PersistentClient(
-                path=store.path, settings=Settings(anonymized_telemetry=False)
-            )
+            client = chromadb.PersistentClient(path=store.path, settings=chroma_settings())
             collection = client.get_or_create_collection(
                 coll.name, metadata={"hnsw:space": "cosine"}, embedding_function=None
             )

@@ -199,3 +199,43 @@ def test_demo_swap_shows_drift(
     assert code == 1
     assert statuses["fingerprint"] == "drift"
     assert statuses["version_mix"] == "ok"  # the stored records did not change
+
+
+def run_on_terminal(*argv: str) -> tuple[int, bytes]:
+    """Run the CLI with stderr on a pseudo-terminal, as a person at a shell would."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "driftwatch.cli", *argv],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        env={**os.environ, "COLUMNS": "120", "TERM": "xterm"},
+    )
+    os.close(slave)
+    seen = b""
+    while select.select([master], [], [], 120)[0]:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    return proc.wait(timeout=60), seen
+
+
+def test_progress_bar_on_a_terminal_and_none_in_json_mode(tmp_path: Path, store_dir: Path) -> None:
+    path = str(config_file(tmp_path, store_dir))
+    code, terminal = run_on_terminal("--log-format", "text", "check", "--config", path)
+    assert code == 0
+    assert b"scanning" in terminal and "━".encode() in terminal
+    code, terminal = run_on_terminal("--log-format", "text", "check", "--config", path, "--json")
+    assert code == 0
+    assert b"scanning" not in terminal

@@ -11,7 +11,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import ks_2samp, kstwo, wasserstein_distance
+
+# scipy.stats would do all of this too, but importing it costs the daemon ~60 MB
+# of resident memory for three functions; numpy does.
+_KOLMOGOROV_TERMS = np.arange(1, 101)
+
+
+def kolmogorov_sf(x: float) -> float:
+    """P(K > x) for the Kolmogorov distribution: 2 sum (-1)^(k-1) exp(-2 k^2 x^2)."""
+    if x <= 0.04:  # the series converges slowly here; the survival function is 1.0
+        return 1.0
+    k = _KOLMOGOROV_TERMS
+    terms = np.where(k % 2 == 1, 1.0, -1.0) * np.exp(-2.0 * k * k * x * x)
+    return float(np.clip(2.0 * terms.sum(), 0.0, 1.0))
+
 
 # PSI adds this many pseudo-observations to every bin, so an empty bin gives
 # a large but finite contribution instead of log(0).
@@ -43,20 +56,30 @@ def ks_test(
 ) -> DistributionTest:
     """Two-sample Kolmogorov-Smirnov: max gap between the empirical CDFs, and its p-value.
 
+    The p-value is the asymptotic Kolmogorov distribution with Stephens'
+    small-sample correction, ``Q((sqrt(n_e) + 0.12 + 0.11 / sqrt(n_e)) * D)``
+    with ``n_e = n m / (n + m)``: within 0.02 of scipy's exact value for the
+    sample sizes verdicts use (at least ``score_min_samples`` scores), and on the
+    same side of 0.05, 0.01 and 0.001 (tests/stats/test_distribution.py).
+
     ``max_effective_n`` caps the sample sizes the p-value assumes. A score
     window built from repeated probes of the same canaries holds many near-copies
     of each score; counting them as independent would make any small, harmless
-    shift "significant". Capped, the p-value uses the asymptotic distribution
-    of the statistic (scipy's ``kstwo``) with the capped sizes.
+    shift "significant".
     """
-    ref = _sample(reference, "reference")
-    new = _sample(recent, "recent")
-    result = ks_2samp(ref, new)
-    statistic, pvalue = float(result.statistic), float(result.pvalue)
-    if max_effective_n is not None and max(ref.size, new.size) > max_effective_n:
-        n = min(ref.size, max_effective_n)
-        m = min(new.size, max_effective_n)
-        pvalue = float(np.clip(kstwo.sf(statistic, round(n * m / (n + m))), 0.0, 1.0))
+    ref = np.sort(_sample(reference, "reference"))
+    new = np.sort(_sample(recent, "recent"))
+    both = np.concatenate([ref, new])
+    gap = np.abs(
+        np.searchsorted(ref, both, side="right") / ref.size
+        - np.searchsorted(new, both, side="right") / new.size
+    )
+    statistic = float(gap.max())
+    n, m = ref.size, new.size
+    if max_effective_n is not None:
+        n, m = min(n, max_effective_n), min(m, max_effective_n)
+    root = np.sqrt(n * m / (n + m))
+    pvalue = kolmogorov_sf(float((root + 0.12 + 0.11 / root) * statistic))
     return DistributionTest("ks", statistic, pvalue)
 
 
@@ -93,9 +116,17 @@ def psi(
 def wasserstein(
     reference: Sequence[float] | np.ndarray, recent: Sequence[float] | np.ndarray
 ) -> DistributionTest:
-    """Earth mover's distance between the two samples, in score units."""
-    distance = wasserstein_distance(_sample(reference, "reference"), _sample(recent, "recent"))
-    return DistributionTest("wasserstein", float(distance))
+    """Earth mover's distance between the two samples, in score units.
+
+    In one dimension it is the area between the two empirical CDFs.
+    """
+    ref = np.sort(_sample(reference, "reference"))
+    new = np.sort(_sample(recent, "recent"))
+    points = np.sort(np.concatenate([ref, new]))
+    widths = np.diff(points)
+    ref_cdf = np.searchsorted(ref, points[:-1], side="right") / ref.size
+    new_cdf = np.searchsorted(new, points[:-1], side="right") / new.size
+    return DistributionTest("wasserstein", float(np.sum(np.abs(ref_cdf - new_cdf) * widths)))
 
 
 Detector = Callable[[Sequence[float] | np.ndarray, Sequence[float] | np.ndarray], DistributionTest]

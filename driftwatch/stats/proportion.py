@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-
-from scipy.stats import binom, norm
+from statistics import NormalDist
 
 
 @dataclass(frozen=True)
@@ -31,7 +30,7 @@ def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> Pr
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
     if trials == 0:
         return Proportion(0, 0, math.nan, 0.0, 1.0, confidence)
-    z = float(norm.ppf(0.5 + confidence / 2))
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
     p = successes / trials
     denom = 1 + z * z / trials
     centre = (p + z * z / (2 * trials)) / denom
@@ -58,7 +57,9 @@ def flag_probability(
     if not flagged:
         return 0.0
     # The upper bound grows with k, so the flagged set is 0..max(flagged).
-    return float(binom.cdf(max(flagged), trials, 1 - stale_share))
+    from scipy.special import bdtr  # only the power calculation needs it (not the daemon)
+
+    return float(bdtr(max(flagged), trials, 1 - stale_share))
 
 
 def smallest_detectable_share(

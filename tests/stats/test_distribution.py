@@ -72,3 +72,31 @@ def test_registry_runs_every_detector() -> None:
     assert out["wasserstein"].statistic == pytest.approx(0.1)
     with pytest.raises(ValueError, match="unknown detector"):
         run_detectors([1.0], [1.0], ["chi2"])
+
+
+@pytest.mark.parametrize("shift", [0.0, 0.05, 0.2])
+@pytest.mark.parametrize(("n", "m"), [(50, 60), (200, 150), (400, 400)])
+def test_agrees_with_scipy_stats(shift: float, n: int, m: int) -> None:
+    """The numpy implementations give scipy.stats' answers (scipy.stats is not
+    imported by the daemon: it costs ~40 MB of resident memory)."""
+    from scipy import stats
+
+    rng = np.random.default_rng(n + m)
+    a = rng.normal(0.5, 0.1, n)
+    b = rng.normal(0.5 + shift, 0.1, m)
+    ours = ks_test(a, b)
+    theirs = stats.ks_2samp(a, b)
+    assert ours.statistic == pytest.approx(theirs.statistic)
+    assert ours.pvalue == pytest.approx(theirs.pvalue, abs=0.02)
+    for alpha in (0.05, 0.01, 0.001):  # the same verdict at every usual threshold
+        assert (ours.pvalue < alpha) == (theirs.pvalue < alpha)  # type: ignore[operator]
+    assert wasserstein(a, b).statistic == pytest.approx(stats.wasserstein_distance(a, b))
+
+
+@pytest.mark.parametrize("x", [0.05, 0.3, 0.5, 0.8, 1.0, 1.36, 2.0, 3.0])
+def test_kolmogorov_survival_function_matches_scipy(x: float) -> None:
+    from scipy.special import kolmogorov
+
+    from driftwatch.stats.distribution import kolmogorov_sf
+
+    assert kolmogorov_sf(x) == pytest.approx(float(kolmogorov(x)), abs=1e-9)

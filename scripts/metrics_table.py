@@ -1,0 +1,64 @@
+"""Print the README's metrics table from driftwatch/metrics.py (the only source of names).
+
+    .venv/bin/python scripts/metrics_table.py
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.metrics import MetricWrapperBase
+
+from driftwatch.metrics import EVIDENCE, LABELLED_EVIDENCE, DriftwatchMetrics
+
+
+def rows() -> list[tuple[str, str, str, str]]:
+    registry = CollectorRegistry()
+    metrics = DriftwatchMetrics(registry)
+    found: dict[str, tuple[str, str, str, str]] = {}
+    for collector in list(registry._collector_to_names):
+        describe = getattr(collector, "describe", None)
+        for family in describe() if describe else collector.collect():
+            name = family.name
+            if family.type == "counter":
+                name += "_total"
+            elif family.type == "info":
+                name += "_info"
+            labels = labels_of(name, metrics)
+            if family.type == "info":  # an Info's labels are its keys, set at start
+                sample = next(iter(metrics.build_info.collect())).samples[0]
+                labels = ", ".join(sorted(sample.labels))
+            found[name] = (name, family.type, labels, family.documentation)
+    return sorted(found.values())
+
+
+def labels_of(name: str, metrics: DriftwatchMetrics) -> str:
+    """Label names: from the metric object, or from the tables that drive the collectors."""
+    for attr in vars(metrics).values():
+        if isinstance(attr, MetricWrapperBase) and name.startswith(attr._name):
+            suffix = name.removeprefix(attr._name)
+            if suffix in ("", "_total", "_info"):
+                return ", ".join(attr._labelnames)
+    for _, metric, _, extra, _ in LABELLED_EVIDENCE.values():
+        if metric == name:
+            return ", ".join(("collection", *extra))
+    if name.startswith("driftwatch_check_"):
+        return "collection, check"
+    if any(ev.metric == name for by_key in EVIDENCE.values() for ev in by_key.values()):
+        return "collection"
+    if name.startswith("driftwatch_model_"):
+        return "model, provider"
+    return ""
+
+
+def table() -> str:
+    lines = ["| metric | type | labels | meaning |", "|---|---|---|---|"]
+    lines += [f"| `{name}` | {kind} | {labels} | {doc} |" for name, kind, labels, doc in rows()]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    print(table())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+"""Suite-wide fixtures: the real state databases (SQLite and PostgreSQL)."""
+
+pytest_plugins = ["tests.support.state"]
