@@ -10,7 +10,7 @@ Targets: steady RSS <= 250 MB (the median sample; the peak during a probe is
 reported too); no growth over 500 scheduled runs (the slope of RSS over the
 second half of the runs, MB per 100 runs, stays within noise).
 
-    python -m benchmarks.daemon_memory [--runs 500]
+    python -m benchmarks.daemon_memory [--runs 500] [--optimize-for speed|memory]
 """
 
 from __future__ import annotations
@@ -36,12 +36,13 @@ from driftwatch.config import load_config
 DEMO_CONFIG = Path(__file__).resolve().parents[1] / "examples" / "demo" / "driftwatch.yaml"
 
 
-def prepare(work: Path, port: int) -> Path:
+def prepare(work: Path, port: int, optimize_for: str) -> Path:
     """The demo config with its state under `work` and a fast schedule."""
     config: dict[str, Any] = yaml.safe_load(DEMO_CONFIG.read_text(encoding="utf-8"))
     config["state_url"] = f"sqlite:///{work}/driftwatch.db"
     config["listen"] = f"127.0.0.1:{port}"
     config["embedders"]["live"]["model"] = "all-MiniLM-L6-v2"
+    config["embedders"]["live"]["optimize_for"] = optimize_for
     config["stores"]["demo"]["path"] = str(work / "chroma")
     config["collections"][0]["schedule"] = {"probe": "10s", "version_mix": "10s", "jitter": "1s"}
     path = work / "driftwatch.yaml"
@@ -69,14 +70,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=500)
     parser.add_argument("--port", type=int, default=19464)
+    parser.add_argument("--optimize-for", choices=("speed", "memory"), default="speed")
     args = parser.parse_args()
 
-    work = WORK_DIR / "daemon_memory"
+    work = WORK_DIR / f"daemon_memory_{args.optimize_for}"
     if work.exists():
         for stale in work.glob("driftwatch.db*"):
             stale.unlink()
     work.mkdir(parents=True, exist_ok=True)
-    path = prepare(work, args.port)
+    path = prepare(work, args.port, args.optimize_for)
     demo.seed(load_config(path, env={}), Console(stderr=True))
 
     proc = subprocess.Popen(
@@ -118,6 +120,7 @@ def main() -> None:
     half = runs_arr >= args.runs / 2
     slope = float(np.polyfit(runs_arr[half], rss_arr[half], 1)[0]) * 100 if half.sum() > 2 else 0.0
     result = {
+        "optimize_for": args.optimize_for,
         "runs": int(runs_arr[-1]),
         "seconds": round(samples[-1][0], 1),
         "rss_mb_steady_median": round(float(np.median(steady)), 1),
@@ -131,7 +134,7 @@ def main() -> None:
             [round(t, 1), r, round(m, 1)] for t, r, m in samples[:: max(1, len(samples) // 60)]
         ],
     }
-    write_results("daemon_memory", result)
+    write_results(f"daemon_memory_{args.optimize_for}", result)
 
 
 if __name__ == "__main__":

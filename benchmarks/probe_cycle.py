@@ -43,30 +43,8 @@ from driftwatch.embedders.onnx import OnnxEmbedder
 from driftwatch.stores import open_store
 from driftwatch.stores.chroma import chroma_settings
 from tests.support.corpus_vectors import corpus_vectors
-from tests.support.models import PARAPHRASE, corpus
+from tests.support.models import CANARY_QUERIES, PARAPHRASE, corpus
 
-CANARIES = [
-    "how do I open a file for reading",
-    "what does the with statement do",
-    "how to define a class with inheritance",
-    "how are exceptions raised and caught",
-    "what is a generator function",
-    "how does import find modules",
-    "what is the difference between a list and a tuple",
-    "how do decorators work",
-    "how to format strings with f-strings",
-    "what does the global statement do",
-    "how do I iterate over a dictionary",
-    "what is a lambda expression",
-    "how are default argument values evaluated",
-    "what does yield from do",
-    "how to compare objects for equality",
-    "what is the assert statement for",
-    "how do async and await work",
-    "how to delete an item from a list",
-    "what are slices and how do they work",
-    "how does the for loop work with iterators",
-]
 JITTER = 0.003
 
 
@@ -153,7 +131,7 @@ def main() -> None:
             "store": "bench",
             "name": name,
             "embedder": "live",
-            "canaries": [{"query": q} for q in CANARIES],
+            "canaries": [{"query": q} for q in CANARY_QUERIES],
         }
     )
     store = open_store("bench", ChromaStoreConfig(path=str(path)))
@@ -174,8 +152,8 @@ def main() -> None:
             for c in cycles
         ]
 
-        memo = Memo(live, CANARIES)
-        vectors = memo.embed(CANARIES)
+        memo = Memo(live, CANARY_QUERIES)
+        vectors = memo.embed(CANARY_QUERIES)
         raw_walls, adapter_walls, check_walls = [], [], []
         for _ in range(args.query_repeats):
             t, _ = time_call(

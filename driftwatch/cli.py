@@ -224,17 +224,15 @@ def _print_results(results: Sequence[CheckResult], as_json: bool) -> int:
     for column in ("collection", "check", "status", "value", "threshold", "message"):
         table.add_column(column, overflow="fold")
     for r in results:
-        style = STATUS_STYLE[r.status]
-        table.add_row(
-            r.collection,
-            r.check,
-            f"[{style}]{r.status}[/]",
-            _fmt(r.value),
-            _fmt(r.threshold),
-            _escape(r.message),
-        )
+        table.add_row(*_row(r, _fmt(r.threshold)))
     out.print(table)
     return code
+
+
+def _row(r: CheckResult, fifth: str) -> tuple[str, ...]:
+    """A result as a table row: collection, check, status, value, <fifth>, message."""
+    status = f"[{STATUS_STYLE[r.status]}]{r.status}[/]"
+    return (r.collection, r.check, status, _fmt(r.value), fifth, _escape(r.message))
 
 
 def _fmt(value: float | None) -> str:
@@ -308,15 +306,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     for column in ("collection", "check", "status", "value", "when", "message"):
         table.add_column(column, overflow="fold")
     for r in sorted(results, key=lambda r: (r.collection, r.check)):
-        style = STATUS_STYLE[r.status]
-        table.add_row(
-            r.collection,
-            r.check,
-            f"[{style}]{r.status}[/]",
-            _fmt(r.value),
-            f"{r.started_at:%Y-%m-%d %H:%M:%S}",
-            _escape(r.message),
-        )
+        table.add_row(*_row(r, f"{r.started_at:%Y-%m-%d %H:%M:%S}"))
     out.print(table)
     return EXIT_OK
 

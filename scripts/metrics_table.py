@@ -1,6 +1,6 @@
 """Print the README's metrics table from driftwatch/metrics.py (the only source of names).
 
-    .venv/bin/python scripts/metrics_table.py
+.venv/bin/python scripts/metrics_table.py
 """
 
 from __future__ import annotations

@@ -1,3 +1,28 @@
-"""Suite-wide fixtures: the real state databases (SQLite and PostgreSQL)."""
+"""Suite-wide fixtures: the real state databases (SQLite and PostgreSQL), and one
+embedded Chroma store seeded with real corpus text, shared read-only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from driftwatch import demo
+from driftwatch.config import load_config
+from tests.support.demo import SEED_RECORDS, demo_config, write_config
 
 pytest_plugins = ["tests.support.state"]
+
+
+@pytest.fixture(scope="session")
+def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Chroma directory with SEED_RECORDS paragraphs embedded by all-MiniLM-L6-v2.
+
+    Tests only read it (each with its own state DB): seeding once saves a model
+    run per test.
+    """
+    root = tmp_path_factory.mktemp("seeded")
+    path = write_config(root, demo_config(root))
+    demo.seed(load_config(path), Console(quiet=True), limit=SEED_RECORDS)
+    return root / "chroma"

@@ -7,24 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rich.console import Console
 
-from driftwatch import demo
 from driftwatch.cli import main
 from driftwatch.config import load_config
 from tests.support.chroma_server import free_port
-from tests.support.demo import SEED_RECORDS, demo_config, write_config
+from tests.support.demo import demo_config, write_config
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One seeded store shared by the module's tests; they only read it."""
-    root = tmp_path_factory.mktemp("seeded")
-    path = write_config(root, demo_config(root))
-    demo.seed(load_config(path), Console(quiet=True), limit=SEED_RECORDS)
-    return root / "chroma"
 
 
 def config_file(tmp_path: Path, store_dir: Path, **overrides: Any) -> Path:

@@ -13,9 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from rich.console import Console
 
-from driftwatch import demo
 from driftwatch.config import load_config
 from driftwatch.daemon import Daemon
 from tests.support.chroma_server import free_port
@@ -23,14 +21,6 @@ from tests.support.demo import SEED_RECORDS, demo_config, write_config
 
 pytestmark = pytest.mark.slow
 COLL = "python-docs"
-
-
-@pytest.fixture(scope="module")
-def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("seeded")
-    path = write_config(root, demo_config(root))
-    demo.seed(load_config(path), Console(quiet=True), limit=SEED_RECORDS)
-    return root / "chroma"
 
 
 def make_config(tmp_path: Path, store_dir: Path, **overrides: Any) -> Path:
