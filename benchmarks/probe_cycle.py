@@ -116,7 +116,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--model", default=PARAPHRASE)
-    parser.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads")
+    parser.add_argument("--threads", type=int, default=2, help="onnxruntime intra-op threads")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--query-repeats", type=int, default=30)
     args = parser.parse_args()
@@ -177,7 +177,7 @@ def main() -> None:
     }
     fastest = best(totals)
     write_results(
-        "probe_cycle",
+        f"probe_cycle_{args.model}",
         {
             "records": args.records,
             "model": args.model,

@@ -8,14 +8,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from driftwatch.config import load_config
 from driftwatch.daemon import Daemon
+from driftwatch.state.models import CheckResultRow
 from tests.support.chroma_server import free_port
 from tests.support.demo import SEED_RECORDS, demo_config, write_config
 
@@ -80,6 +84,15 @@ def test_runs_every_check_on_schedule_and_serves_metrics(
     assert "driftwatch_baseline_timestamp_seconds" in body
     assert daemon.registry.get_sample_value("driftwatch_state_db_up") == 1
     assert httpx.get(f"{base}/nope").status_code == 404
+    # Checks run one at a time (embedding is the memory peak; a sidecar must not double it).
+    assert daemon.db is not None
+    with daemon.db.session() as session:
+        spans = sorted(
+            session.execute(select(CheckResultRow.started_at, CheckResultRow.duration_s))
+        )
+    assert len(spans) >= 7
+    for (start, duration), (next_start, _) in pairwise(spans):
+        assert start + timedelta(seconds=duration) <= next_start + timedelta(milliseconds=5)
 
 
 def test_failing_store_gives_error_results_and_the_daemon_keeps_going(
@@ -157,3 +170,69 @@ def _healthy(port: int) -> bool:
         return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_drift_and_a_deprecation_reach_slack_from_the_schedule(
+    tmp_path: Path, store_dir: Path, running: Callable[[Path], Daemon]
+) -> None:
+    """The daemon, on its own schedule: the query model swapped (same name, same 384
+    dimensions) arrives in Slack as critical drift, and a feed's shutdown notice for a
+    model in use arrives with its date and is exported as a metric."""
+    from datetime import UTC, datetime, timedelta
+
+    from driftwatch.cli import main
+    from tests.feeds.samples import rss2
+    from tests.support.loopback import LoopbackServer, Reply
+
+    shutdown = (datetime.now(UTC) + timedelta(days=20)).date()
+    notice = (
+        "We are retiring text-embedding-ada-002. It will be shut down on "
+        f"{shutdown:%B} {shutdown.day}, {shutdown.year}."
+    )
+    hook = "/services/T0/B0/daemon-test-secret"
+    with LoopbackServer() as server:
+        server.route(hook, lambda _: Reply(200, b"ok"))
+        server.route(
+            "/feed.xml",
+            lambda _: Reply(
+                200, rss2([{"id": "n1", "title": "Retiring ada-002", "description": notice}])
+            ),
+        )
+        config = demo_config(tmp_path, listen=f"127.0.0.1:{free_port()}")
+        config["stores"]["demo"]["path"] = str(store_dir)
+        config["models"] = [{"id": "text-embedding-ada-002", "provider": "openai"}]
+        config["feeds"] = [
+            {"url": server.url("/feed.xml"), "name": "provider-news", "interval": "1h"}
+        ]
+        config["alerts"] = {"slack": {"webhook_url": server.url(hook)}}
+        path = write_config(tmp_path, config)
+        assert main(["baseline", "--config", str(path)]) == 0  # with the real model
+        config["embedders"]["live"]["path"] = "paraphrase-MiniLM-L3-v2"
+        daemon = running(write_config(tmp_path, config, "swapped.yaml"))
+
+        def texts() -> list[str]:
+            return [r.json()["text"] for r in server.requests_to(hook)]
+
+        wait_for(
+            lambda: (
+                any("fingerprint" in t for t in texts())
+                and any("text-embedding-ada-002" in t for t in texts())
+            ),
+            timeout=90,
+        )
+        drift = next(t for t in texts() if "fingerprint" in t)
+        deprecation = next(t for t in texts() if "text-embedding-ada-002" in t)
+    assert "CRITICAL" in drift.upper() and COLL in drift
+    assert shutdown.isoformat() in deprecation
+    expected = datetime(shutdown.year, shutdown.month, shutdown.day, tzinfo=UTC).timestamp()
+    assert (
+        daemon.registry.get_sample_value(
+            "driftwatch_model_shutdown_timestamp_seconds",
+            {"model": "text-embedding-ada-002", "provider": "openai"},
+        )
+        == expected
+    )
+    assert daemon.registry.get_sample_value("driftwatch_feed_up", {"feed": "provider-news"}) == 1
+    assert daemon.registry.get_sample_value(
+        "driftwatch_notifications_sent_total", {"channel": "slack"}
+    ) == len(texts())
