@@ -24,6 +24,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DRIFTWATCH_CONFIG=/etc/driftwatch/driftwatch.yaml \
     DRIFTWATCH_HEALTHCHECK_URL=http://127.0.0.1:9464/healthz \
     ANONYMIZED_TELEMETRY=False \
+    MALLOC_ARENA_MAX=2 \
     HF_HUB_OFFLINE=1
 # The wheels are bind-mounted from the build stage, so none of them stays in a layer;
 # --offline: the runtime stage installs nothing that was not built above.

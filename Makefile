@@ -24,7 +24,7 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	touch $@
 
 run: $(VENV)/.installed
-	$(BIN)/driftwatch demo run --config $(DEMO_CONFIG)
+	MALLOC_ARENA_MAX=2 $(BIN)/driftwatch demo run --config $(DEMO_CONFIG)
 
 demo-seed: $(VENV)/.installed
 	$(BIN)/driftwatch demo seed --config $(DEMO_CONFIG)
