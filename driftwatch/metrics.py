@@ -171,11 +171,6 @@ class CheckResultCollector(Collector):
         with self._lock:
             self._latest[(result.collection, result.check)] = result
 
-    def forget_collection(self, collection: str) -> None:
-        with self._lock:
-            for key in [k for k in self._latest if k[0] == collection]:
-                del self._latest[key]
-
     def latest(self) -> list[CheckResult]:
         with self._lock:
             return list(self._latest.values())

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -96,7 +96,6 @@ class Runner:
     progress: ProgressCallback | None = None
     stores: StorePool = field(init=False)
     embedders: EmbedderPool = field(init=False)
-    on_result: Callable[[CheckResult], None] | None = None
 
     def __post_init__(self) -> None:
         self.stores = StorePool(self.config)
@@ -187,8 +186,6 @@ class Runner:
             )
             if self.metrics is not None:
                 self.metrics.record_result(result)
-            if self.on_result is not None:
-                self.on_result(result)
         if self.db is not None:
             try:
                 for result in results:

@@ -25,14 +25,6 @@ Status = Literal["ok", "warning", "drift", "error", "unavailable"]
 STATUSES: tuple[Status, ...] = get_args(Status)
 # Exported as driftwatch_check_status; alert rules and dashboards depend on these codes.
 STATUS_CODES: dict[Status, int] = {"ok": 0, "warning": 1, "drift": 2, "error": 3, "unavailable": 4}
-# How bad each status is when several are combined (unavailable is not a problem).
-STATUS_SEVERITY: dict[Status, int] = {
-    "ok": 0,
-    "unavailable": 0,
-    "warning": 1,
-    "error": 2,
-    "drift": 3,
-}
 # The model/version label of records without the metadata key (metrics, breakdowns).
 UNTAGGED = "none"
 
@@ -70,24 +62,6 @@ class CheckResult:
         data["value"] = _finite_or_none(self.value)
         data["threshold"] = _finite_or_none(self.threshold)
         return data
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> CheckResult:
-        return cls(
-            check=data["check"],
-            collection=data["collection"],
-            status=data["status"],
-            value=data.get("value"),
-            threshold=data.get("threshold"),
-            detail=data.get("detail") or {},
-            started_at=datetime.fromisoformat(data["started_at"]),
-            duration_s=float(data["duration_s"]),
-            message=data["message"],
-        )
-
-    @property
-    def is_problem(self) -> bool:
-        return self.status in ("warning", "drift")
 
 
 def _finite_or_none(value: float | None) -> float | None:

@@ -68,22 +68,6 @@ def history(db: StateDB, collection: str, check: str, limit: int = 100) -> list[
     return _results(db, query)
 
 
-def recent_values(db: StateDB, collection: str, check: str, limit: int) -> list[float]:
-    """The headline values of the last ``limit`` results that have one, newest first."""
-    query = (
-        select(CheckResultRow.value)
-        .where(
-            CheckResultRow.collection == collection,
-            CheckResultRow.check == check,
-            CheckResultRow.value.is_not(None),
-        )
-        .order_by(*_NEWEST_FIRST)
-        .limit(limit)
-    )
-    with db.session() as session:
-        return [float(v) for v in session.scalars(query) if v is not None]
-
-
 def recent_canary_scores(db: StateDB, collection: str, limit_runs: int) -> list[float]:
     """Canary similarity scores of the last ``limit_runs`` completed canary probes.
 

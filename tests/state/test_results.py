@@ -19,7 +19,6 @@ from driftwatch.state.results import (
     latest_results,
     prune,
     recent_canary_scores,
-    recent_values,
     save_result,
 )
 
@@ -107,16 +106,6 @@ def test_history_is_newest_first_and_limited(state_db: StateDB) -> None:
 
     got = history(state_db, "docs", "version_mix", limit=4)
     assert [r.started_at for r in got] == [T0 + timedelta(minutes=m) for m in (5, 4, 3, 2)]
-
-
-def test_recent_values_skip_results_without_a_value(state_db: StateDB) -> None:
-    values = {0: 0.1, 1: None, 2: 0.3, 3: 0.4, 4: None}
-    for minutes, value in values.items():
-        status: Status = "ok" if value is not None else "error"
-        save_result(state_db, result(minutes=minutes, value=value, status=status))
-
-    assert recent_values(state_db, "docs", "version_mix", 2) == [0.4, 0.3]
-    assert recent_values(state_db, "docs", "version_mix", 10) == [0.4, 0.3, 0.1]
 
 
 def test_recent_canary_scores_flatten_the_last_completed_probes(state_db: StateDB) -> None:
