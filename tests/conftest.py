@@ -3,6 +3,8 @@ embedded Chroma store seeded with real corpus text, shared read-only."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,3 +28,14 @@ def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = write_config(root, demo_config(root))
     demo.seed(load_config(path), Console(quiet=True), limit=SEED_RECORDS)
     return root / "chroma"
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """The CLI configures the root logger for the stream it was given (a captured
+    stderr in tests); put it back so later tests' threads do not log to a closed one."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
