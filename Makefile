@@ -44,8 +44,15 @@ unit: $(VENV)/.installed-test system-deps
 
 test: lint unit
 
+# Each prints JSON and writes benchmarks/results/<name>.json; the first run builds
+# cached 100k-record collections under benchmarks/.work (minutes).
 bench: $(VENV)/.installed-test
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python -m benchmarks.version_mix_scan
+	$(BIN)/python -m benchmarks.probe_cycle --model all-MiniLM-L6-v2
+	$(BIN)/python -m benchmarks.probe_cycle --model paraphrase-MiniLM-L3-v2
+	$(BIN)/python -m benchmarks.detection
+	$(BIN)/python -m benchmarks.onnx_embedder
+	$(BIN)/python -m benchmarks.daemon_memory --malloc-arena-max 2
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache
