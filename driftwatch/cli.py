@@ -162,30 +162,21 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _run_cycle(config: Config, only: str | None, show_progress: bool) -> list[CheckResult]:
-    from driftwatch.runner import Runner
-    from driftwatch.state.db import open_state
+    from driftwatch.runner import runner_on_state
 
     collections = [config.collection(only)] if only else config.collections
-    db = open_state(config.state_url)
     results: list[CheckResult] = []
-    try:
-        with _progress(show_progress) as progress:
-            runner = Runner(config, db=db, progress=progress)
+    with _progress(show_progress) as progress, runner_on_state(config, progress) as runner:
+        for coll in collections:
             try:
-                for coll in collections:
-                    try:
-                        if runner.capture_baseline(coll, force=False) is not None:
-                            err.print(
-                                f"no baseline for {coll.name!r} yet: captured one now "
-                                f"with {config.embedders[coll.embedder].model}"
-                            )
-                    except DriftwatchError as exc:
-                        log.warning("cannot capture a baseline for %s: %s", coll.name, exc)
-                    results += runner.run(coll)
-            finally:
-                runner.close()
-    finally:
-        db.close()
+                if runner.capture_baseline(coll, force=False) is not None:
+                    err.print(
+                        f"no baseline for {coll.name!r} yet: captured one now "
+                        f"with {config.embedders[coll.embedder].model}"
+                    )
+            except DriftwatchError as exc:
+                log.warning("cannot capture a baseline for %s: %s", coll.name, exc)
+            results += runner.run(coll)
     return results
 
 
@@ -240,15 +231,12 @@ def _fmt(value: float | None) -> str:
 
 
 def cmd_baseline(args: argparse.Namespace) -> int:
-    from driftwatch.runner import Runner
-    from driftwatch.state.db import open_state
+    from driftwatch.runner import runner_on_state
 
     config = load_config(args.config)
     collections = [config.collection(args.collection)] if args.collection else config.collections
-    db = open_state(config.state_url)
-    runner = Runner(config, db=db)
     failed = False
-    try:
+    with runner_on_state(config) as runner:
         for coll in collections:
             try:
                 baseline = runner.capture_baseline(coll, force=args.force)
@@ -263,9 +251,6 @@ def cmd_baseline(args: argparse.Namespace) -> int:
                     f"{coll.name}: baseline captured with {baseline.model} "
                     f"at {baseline.created_at:%Y-%m-%d %H:%M:%S} UTC"
                 )
-    finally:
-        runner.close()
-        db.close()
     return EXIT_CANNOT_CHECK if failed else EXIT_OK
 
 

@@ -88,8 +88,7 @@ def seed(config: Config, console: Console, limit: int | None = None) -> None:
 
 def swap(config: Config, console: Console) -> list[CheckResult]:
     """One check cycle with every onnx live embedder switched to the other demo model."""
-    from driftwatch.runner import Runner
-    from driftwatch.state.db import open_state
+    from driftwatch.runner import Runner, runner_on_state
 
     swapped = {}
     for name, emb in config.embedders.items():
@@ -101,20 +100,13 @@ def swap(config: Config, console: Console) -> list[CheckResult]:
         swapped[name] = emb.model_copy(update={"path": other})
         console.print(f"query model of embedder {name!r}: {emb.model} -> really {other}")
     swapped_config = config.model_copy(update={"embedders": swapped})
-    db = open_state(config.state_url)
-    try:
+    with runner_on_state(config) as runner:
         # The baseline is taken with the real model (if the daemon has not already).
-        runner = Runner(config, db=db)
-        try:
-            for coll in config.collections:
-                runner.capture_baseline(coll, force=False)
-        finally:
-            runner.close()
+        for coll in config.collections:
+            runner.capture_baseline(coll, force=False)
         # Results are recorded like any check's, so `driftwatch status` shows them too.
-        runner = Runner(swapped_config, db=db)
+        swapped_runner = Runner(swapped_config, db=runner.db)
         try:
-            return [r for coll in swapped_config.collections for r in runner.run(coll)]
+            return [r for coll in swapped_config.collections for r in swapped_runner.run(coll)]
         finally:
-            runner.close()
-    finally:
-        db.close()
+            swapped_runner.close()

@@ -437,18 +437,24 @@ def _label_sets(metric: Gauge) -> list[Mapping[str, str]]:
     return [dict(sample.labels) for family in metric.collect() for sample in family.samples]
 
 
+def described_families(registry: CollectorRegistry) -> list[Metric]:
+    """Every metric family registered on ``registry``, described without scraping."""
+    families: list[Metric] = []
+    for collector in list(registry._collector_to_names):  # no public way to list them
+        describe = getattr(collector, "describe", None)
+        families += describe() if describe else collector.collect()
+    return families
+
+
 def all_metric_names(registry: CollectorRegistry | None = None) -> set[str]:
     """Every sample name driftwatch can export (used by the rule/dashboard tests)."""
     registry = registry or CollectorRegistry()
     DriftwatchMetrics(registry)
     names: set[str] = set()
-    for collector in list(registry._collector_to_names):
-        describe = getattr(collector, "describe", None)
-        families = describe() if describe else collector.collect()
-        for family in families:
-            names.add(family.name)
-            if family.type == "counter":
-                names.update({family.name + "_total", family.name + "_created"})
-            if family.type == "info":
-                names.add(family.name + "_info")
+    for family in described_families(registry):
+        names.add(family.name)
+        if family.type == "counter":
+            names.update({family.name + "_total", family.name + "_created"})
+        if family.type == "info":
+            names.add(family.name + "_info")
     return names

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -25,6 +26,7 @@ from driftwatch.embedders import EmbedderPool
 from driftwatch.errors import DriftwatchError, StateError, StoreError, StoreUnavailable
 from driftwatch.state import baselines as baseline_repo
 from driftwatch.state import results as result_repo
+from driftwatch.state.db import open_state
 from driftwatch.stores import open_store
 from driftwatch.stores.base import CollectionHandle, ProgressCallback, VectorStore
 
@@ -247,3 +249,20 @@ class Runner:
             extra={"event": "baseline_captured", "collection": coll.name, "model": baseline.model},
         )
         return baseline
+
+
+@contextmanager
+def runner_on_state(config: Config, progress: ProgressCallback | None = None) -> Iterator[Runner]:
+    """A Runner on the config's state DB (for the CLI); runner and DB closed at the end.
+
+    Raises StateError if the state DB cannot be opened.
+    """
+    db = open_state(config.state_url)
+    try:
+        runner = Runner(config, db=db, progress=progress)
+        try:
+            yield runner
+        finally:
+            runner.close()
+    finally:
+        db.close()

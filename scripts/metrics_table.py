@@ -8,26 +8,29 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry
 from prometheus_client.metrics import MetricWrapperBase
 
-from driftwatch.metrics import EVIDENCE, LABELLED_EVIDENCE, DriftwatchMetrics
+from driftwatch.metrics import (
+    EVIDENCE,
+    LABELLED_EVIDENCE,
+    DriftwatchMetrics,
+    described_families,
+)
 
 
 def rows() -> list[tuple[str, str, str, str]]:
     registry = CollectorRegistry()
     metrics = DriftwatchMetrics(registry)
     found: dict[str, tuple[str, str, str, str]] = {}
-    for collector in list(registry._collector_to_names):
-        describe = getattr(collector, "describe", None)
-        for family in describe() if describe else collector.collect():
-            name = family.name
-            if family.type == "counter":
-                name += "_total"
-            elif family.type == "info":
-                name += "_info"
-            labels = labels_of(name, metrics)
-            if family.type == "info":  # an Info's labels are its keys, set at start
-                sample = next(iter(metrics.build_info.collect())).samples[0]
-                labels = ", ".join(sorted(sample.labels))
-            found[name] = (name, family.type, labels, family.documentation)
+    for family in described_families(registry):
+        name = family.name
+        if family.type == "counter":
+            name += "_total"
+        elif family.type == "info":
+            name += "_info"
+        labels = labels_of(name, metrics)
+        if family.type == "info":  # an Info's labels are its keys, set at start
+            sample = next(iter(metrics.build_info.collect())).samples[0]
+            labels = ", ".join(sorted(sample.labels))
+        found[name] = (name, family.type, labels, family.documentation)
     return sorted(found.values())
 
 
