@@ -21,7 +21,6 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,16 +38,10 @@ import pytest
 
 from driftwatch.config import ChromaStoreConfig
 from driftwatch.stores.chroma import chroma_settings
+from tests.support.loopback import free_port
 
 _STARTUP_TIMEOUT_S = 30.0
 _BATCH = 5000  # below Chroma's max batch size (5461 embedded)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def unique_name(prefix: str = "coll") -> str:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Sequence
@@ -31,6 +30,8 @@ from typing import Any, Self
 import httpx
 import yaml
 
+from tests.support.loopback import free_port
+
 PROMETHEUS = "/usr/bin/prometheus"
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
 PROMTOOL = "/usr/bin/promtool"
@@ -39,13 +40,6 @@ RULES_FILE = Path(__file__).resolve().parents[2] / "alerts" / "driftwatch.rules.
 
 class ServerError(RuntimeError):
     """A server did not start or did not answer as expected; carries its log tail."""
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def require_binary(path: str) -> str:
