@@ -51,8 +51,10 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks.probe_cycle --model all-MiniLM-L6-v2
 	$(BIN)/python -m benchmarks.probe_cycle --model paraphrase-MiniLM-L3-v2
 	$(BIN)/python -m benchmarks.detection
+	$(BIN)/python -m benchmarks.feeds_match
 	$(BIN)/python -m benchmarks.onnx_embedder
 	$(BIN)/python -m benchmarks.daemon_memory --malloc-arena-max 2
+	$(BIN)/python -m benchmarks.pgvector_store   # builds 1M rows once (~20 min)
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache

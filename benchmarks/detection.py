@@ -28,23 +28,22 @@ import chromadb
 import numpy as np
 
 from benchmarks.common import write_results
-from benchmarks.probe_cycle import CANARIES
+from benchmarks.power import flag_probability, smallest_detectable_share
 from driftwatch.checks.base import CheckContext, CheckResult
 from driftwatch.checks.baseline import capture_baseline
 from driftwatch.checks.fingerprint import builtin_fingerprint_texts
-from driftwatch.checks.registry import CHECKS, SCHEDULE_OF
+from driftwatch.checks.registry import CHECKS
 from driftwatch.config import ChromaStoreConfig, CollectionConfig, ThresholdsConfig
 from driftwatch.embedders.base import Embedder
-from driftwatch.stats.proportion import flag_probability, smallest_detectable_share
 from driftwatch.stats.similarity import cosine_rows
 from driftwatch.stores import open_store
 from driftwatch.stores.chroma import chroma_settings
 from tests.support.corpus_vectors import CachedEmbedder, corpus_vectors
-from tests.support.models import MINILM, PARAPHRASE, corpus, embedder
+from tests.support.models import CANARY_QUERIES, MINILM, PARAPHRASE, corpus, embedder
 from tests.support.variants import int8_paraphrase_embedder
 
 INITIAL = 1000
-PROBE_CHECKS = [n for n in CHECKS if SCHEDULE_OF[n] == "probe"]
+PROBE_CHECKS = [n for n, spec in CHECKS.items() if spec.schedule == "probe"]
 
 
 def fingerprint_pairs() -> dict[str, dict[str, float]]:
@@ -93,7 +92,7 @@ class Probe:
                 rng=self.rng,
                 check=name,
             )
-            out[name] = CHECKS[name](ctx)
+            out[name] = CHECKS[name].function(ctx)
         self.window.append(list(out["canary"].detail.get("scores", [])))
         return out
 
@@ -108,7 +107,7 @@ def run_scenarios(workdir: str) -> dict[str, Any]:
             "store": "bench",
             "name": "swap",
             "embedder": "live",
-            "canaries": [{"query": q} for q in CANARIES],
+            "canaries": [{"query": q} for q in CANARY_QUERIES],
         }
     )
     # Model swap: how many cycles until each check says drift.

@@ -37,7 +37,7 @@ from benchmarks.common import WORK_DIR, Timing, best, peak_rss_mb, time_call, wr
 from driftwatch.checks.base import CheckContext
 from driftwatch.checks.baseline import capture_baseline
 from driftwatch.checks.canary import check_canary
-from driftwatch.checks.registry import CHECKS, SCHEDULE_OF
+from driftwatch.checks.registry import CHECKS
 from driftwatch.config import ChromaStoreConfig, CollectionConfig, OnnxEmbedderConfig
 from driftwatch.embedders.onnx import OnnxEmbedder
 from driftwatch.stores import open_store
@@ -97,7 +97,7 @@ def probe(coll: CollectionConfig, handle: Any, live: Any, baseline: Any, seed: i
     timings: dict[str, Timing] = {}
     statuses: dict[str, str] = {}
     window = list(baseline.scores) * coll.score_window
-    for name in [n for n in CHECKS if SCHEDULE_OF[n] == "probe"]:
+    for name in [n for n, spec in CHECKS.items() if spec.schedule == "probe"]:
         ctx = CheckContext(
             collection=coll,
             store=handle,
@@ -107,7 +107,7 @@ def probe(coll: CollectionConfig, handle: Any, live: Any, baseline: Any, seed: i
             rng=np.random.default_rng(seed),
             check=name,
         )
-        timings[name], result = time_call(lambda: CHECKS[name](ctx))  # noqa: B023
+        timings[name], result = time_call(lambda: CHECKS[name].function(ctx))  # noqa: B023
         statuses[name] = result.status
     return timings, statuses
 

@@ -20,7 +20,8 @@ import re
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
@@ -35,6 +36,10 @@ from pydantic import (
 )
 
 from driftwatch.errors import ConfigError
+from driftwatch.redact import register_secret, register_url_password
+
+if TYPE_CHECKING:
+    from driftwatch.stores.base import CollectionOptions
 
 DEFAULT_CONFIG_FILE = "driftwatch.yaml"
 CONFIG_ENV_VAR = "DRIFTWATCH_CONFIG"
@@ -43,14 +48,18 @@ _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
-def parse_duration(value: object) -> timedelta:
-    """``30s``, ``5m``, ``1h30m``, ``7d`` or a number of seconds -> timedelta."""
+def parse_duration(value: object, *, allow_zero: bool = False) -> timedelta:
+    """``30s``, ``5m``, ``1h30m``, ``7d`` or a number of seconds -> timedelta.
+
+    Intervals and timeouts must be positive; ``allow_zero`` admits ``0s`` where
+    nothing is a valid amount (a jitter).
+    """
     if isinstance(value, timedelta):
         return value
     if isinstance(value, bool):
         raise ValueError(f"invalid duration {value!r}")
     if isinstance(value, int | float):
-        if value <= 0:
+        if value < 0 or (value == 0 and not allow_zero):
             raise ValueError(f"invalid duration {value!r}: must be positive")
         return timedelta(seconds=float(value))
     if isinstance(value, str):
@@ -61,12 +70,18 @@ def parse_duration(value: object) -> timedelta:
                 break
             total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
             pos = match.end()
-        if text and pos == len(text) and total > 0:
+        if text and pos == len(text) and (total > 0 or allow_zero):
             return timedelta(seconds=total)
     raise ValueError(f"invalid duration {value!r} (use e.g. 30s, 5m, 1h, 7d)")
 
 
+def _parse_duration_or_zero(value: object) -> timedelta:
+    return parse_duration(value, allow_zero=True)
+
+
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+# A duration where zero is meaningful (no jitter).
+DurationOrZero = Annotated[timedelta, BeforeValidator(_parse_duration_or_zero)]
 
 
 class _Strict(BaseModel):
@@ -95,6 +110,9 @@ class OnnxEmbedderConfig(_Strict):
     # are dequantized again on every batch: a ~90 MB transient and ~2.8x the CPU time.
     # Same vectors either way (docs/embedders.md has the measurements).
     optimize_for: Literal["speed", "memory"] = "speed"
+    price_per_million_tokens: float | None = Field(
+        default=None, ge=0, description="what the provider charges (migrate plan's cost)"
+    )
 
 
 class OpenAIEmbedderConfig(_Strict):
@@ -110,6 +128,9 @@ class OpenAIEmbedderConfig(_Strict):
     retry_backoff: Duration = Field(
         default=timedelta(milliseconds=500), description="first retry delay; doubles, jittered"
     )
+    price_per_million_tokens: float | None = Field(
+        default=None, ge=0, description="what the provider charges (migrate plan's cost)"
+    )
 
 
 class ChromaEmbedderConfig(_Strict):
@@ -117,6 +138,9 @@ class ChromaEmbedderConfig(_Strict):
 
     kind: Literal["chroma"]
     model: str = Field(min_length=1)
+    price_per_million_tokens: float | None = Field(
+        default=None, ge=0, description="what the provider charges (migrate plan's cost)"
+    )
 
 
 EmbedderConfig = Annotated[
@@ -145,7 +169,48 @@ class ChromaStoreConfig(_Strict):
         return self
 
 
-StoreConfig = Annotated[ChromaStoreConfig, Field(discriminator="kind")]
+class PgvectorStoreConfig(_Strict):
+    """PostgreSQL with pgvector. The password is kept apart from ``url`` so it
+    can be a secret: it is merged into the connection only, never shown."""
+
+    kind: Literal["pgvector"]
+    url: str = Field(min_length=1, description="postgresql://user@host:port/dbname")
+    password: SecretStr | None = None
+    connect_timeout: Duration = timedelta(seconds=10)
+    # Per SQL statement (a scan is many FETCH statements, each bounded by this).
+    statement_timeout: Duration = timedelta(seconds=60)
+    page_size: int = Field(default=5000, ge=1, le=1_000_000)
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_url(cls, value: str) -> str:
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError(
+                "url must start with postgresql:// (e.g. postgresql://app@db:5432/rag)"
+            )
+        return value
+
+
+class QdrantStoreConfig(_Strict):
+    """Qdrant: a server (``url`` + secret ``api_key``) or local mode (``path``)."""
+
+    kind: Literal["qdrant"]
+    url: str | None = None
+    path: str | None = None
+    api_key: SecretStr | None = None
+    timeout: Duration = timedelta(seconds=30)
+    page_size: int = Field(default=1000, ge=1, le=100_000)
+
+    @model_validator(mode="after")
+    def _one_location(self) -> QdrantStoreConfig:
+        if (self.path is None) == (self.url is None):
+            raise ValueError("give exactly one of 'path' (local mode) or 'url' (server)")
+        return self
+
+
+StoreConfig = Annotated[
+    ChromaStoreConfig | PgvectorStoreConfig | QdrantStoreConfig, Field(discriminator="kind")
+]
 
 
 # --- collections -------------------------------------------------------------
@@ -159,7 +224,10 @@ class CanaryConfig(_Strict):
 class ScheduleConfig(_Strict):
     probe: Duration = timedelta(minutes=5)
     version_mix: Duration = timedelta(hours=1)
-    jitter: Duration = timedelta(seconds=10)
+    jitter: DurationOrZero = timedelta(seconds=10)
+    # The population check compares stored vectors only (no embedding cost); hourly
+    # keeps its per-run alpha at 1 h / expected_time_between_false_alarms.
+    population: Duration = timedelta(hours=1)
 
 
 class ThresholdsConfig(_Strict):
@@ -176,10 +244,70 @@ class ThresholdsConfig(_Strict):
     canary_max_similarity_drop: float = Field(
         default=0.25, ge=0, le=1, description="relative drop of mean top-k canary similarity"
     )
-    score_ks_pvalue: float = Field(default=0.001, gt=0, lt=1)
+    score_ks_pvalue: float | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        description="KS p-value below it: shifted (default: calibrated, see "
+        "expected_time_between_false_alarms)",
+    )
     score_psi: float = Field(default=0.25, gt=0)
     score_min_samples: int = Field(default=50, ge=5)
     unexpected_model_share: float = Field(default=0.0, ge=0, le=1)
+    # Checks that turn a statistic into a verdict on a schedule (population,
+    # score_distribution) test at alpha = schedule interval / this (stats.calibration).
+    expected_time_between_false_alarms: Duration = Field(
+        default=timedelta(days=365),
+        description="mean time between false alarms of a statistical check when nothing changed",
+    )
+
+
+class PopulationConfig(_Strict):
+    """The population (content-drift) check's samples (checks/population.py)."""
+
+    sample_size: int = Field(default=200, ge=20, le=5000, description="recent records compared")
+    reference_size: int = Field(
+        default=300, ge=20, le=5000, description="stored vectors kept with the baseline"
+    )
+    min_samples: int = Field(default=50, ge=10, description="fewer on either side: unavailable")
+    permutations: int = Field(default=500, ge=50, le=20_000)
+
+
+class ColumnsConfig(_Strict):
+    """pgvector: which columns hold a record's parts (defaults: id/embedding/content/metadata)."""
+
+    id: str = Field(default="id", min_length=1)
+    vector: str = Field(default="embedding", min_length=1)
+    text: str | None = Field(default="content", min_length=1)
+    metadata: str | None = Field(default="metadata", min_length=1)
+
+    def mapping(self) -> dict[str, str]:
+        """Role -> column, leaving out the roles the table has no column for."""
+        return {role: col for role, col in self.model_dump().items() if col is not None}
+
+
+class MigrationConfig(_Strict):
+    """A planned move of a collection to another embedder (DESIGN.md "Migration").
+
+    Blue is the collection itself, which driftwatch never writes; green is
+    ``target`` in ``target_store`` (default: the collection's store).
+    """
+
+    to: str = Field(min_length=1, description="the embedder the collection moves to")
+    target: str = Field(min_length=1, description="green collection, created by migrate run")
+    target_store: str | None = None
+    version: str | None = Field(default=None, description="version tag written on green")
+    cutover_tolerance: float = Field(
+        default=0.05, ge=0, le=1, description="candidate canary recall may be this much lower"
+    )
+    batch_size: int = Field(default=256, ge=1, le=10_000, description="records per write")
+    concurrency: int = Field(
+        default=4, ge=1, le=64, description="embed requests in flight (HTTP embedders)"
+    )
+    evaluate_sample: int = Field(default=1000, ge=10, le=100_000)
+    status_every: Duration = Field(
+        default=timedelta(minutes=10), description="how often the daemon measures the migration"
+    )
 
 
 class CollectionConfig(_Strict):
@@ -194,11 +322,42 @@ class CollectionConfig(_Strict):
     top_k: int = Field(default=10, ge=1, le=100)
     sample_size: int = Field(default=300, ge=10, le=100_000)
     score_window: int = Field(default=12, ge=1, le=1000, description="probes in the window")
+    population: PopulationConfig = Field(default_factory=PopulationConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     thresholds: ThresholdsConfig = Field(default_factory=ThresholdsConfig)
     checks: list[str] | None = Field(
         default=None, description="run only these checks (default: all that apply)"
     )
+    migration: MigrationConfig | None = None
+    # --- store-specific (each adapter reads what applies to it) ---
+    # pgvector: the table's columns (only the ones you change need naming; text and
+    # metadata may be null for a table without them), or LangChain's PGVector tables.
+    columns: ColumnsConfig = Field(default_factory=ColumnsConfig)
+    layout: Literal["table", "langchain"] = "table"
+    model_column: str | None = Field(
+        default=None, description="pgvector: plain column holding the model tag"
+    )
+    version_column: str | None = Field(
+        default=None, description="pgvector: plain column holding the version tag"
+    )
+    # qdrant: a named vector ("" = the default vector) and the payload key of the text.
+    vector_name: str = ""
+    text_key: str = Field(default="document", min_length=1)
+
+    def options(self) -> CollectionOptions:
+        """How the store adapter maps this collection's records (stores.base)."""
+        from driftwatch.stores.base import CollectionOptions
+
+        return CollectionOptions(
+            model_key=self.model_key,
+            version_key=self.version_key,
+            columns=self.columns.mapping(),
+            layout=self.layout,
+            model_column=self.model_column,
+            version_column=self.version_column,
+            vector_name=self.vector_name,
+            text_key=self.text_key,
+        )
 
 
 # --- deprecation feeds -------------------------------------------------------
@@ -225,8 +384,6 @@ class FeedConfig(_Strict):
 
 
 def _feed_label_from_url(url: str) -> str:
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url)
     return (parts.hostname or "feed") + (parts.path.rstrip("/") or "")
 
@@ -243,6 +400,20 @@ class SlackConfig(_Strict):
     timeout: Duration = timedelta(seconds=10)
     max_attempts: int = Field(default=12, ge=1, description="then kept as undeliverable")
     channel_name: str = Field(default="slack", description="label in metrics")
+    group_wait: DurationOrZero = Field(
+        default=timedelta(seconds=30),
+        description="what one probe cycle finds for a collection is sent as one message "
+        "this long after the first finding (0s: at once)",
+    )
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _absolute_http_url(cls, value: SecretStr) -> SecretStr:
+        # The message must not echo the value: the whole URL is the secret.
+        parts = urlsplit(value.get_secret_value().strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an absolute http(s) URL (https://hooks.slack.com/services/…)")
+        return value
 
 
 class AlertsConfig(_Strict):
@@ -317,6 +488,8 @@ def _interpolate(
     env: Mapping[str, str],
     refs: list[tuple[str | None, str | None]],
     problems: list[str],
+    *,
+    unset: list[str] | None = None,
 ) -> Any:
     if isinstance(value, str):
 
@@ -328,16 +501,25 @@ def _interpolate(
                 return env[name]
             if default is not None:
                 return default
+            if unset is not None:
+                # A read-only command (status) needs neither secrets nor webhooks:
+                # a placeholder that validates and is never used stands in.
+                unset.append(name)
+                return "http://unset.invalid/" if path.endswith("url") else "unset"
             problems.append(f"{path or '<root>'}: environment variable {name} is not set")
             return ""
 
         return _PLACEHOLDER.sub(substitute, value)
     if isinstance(value, dict):
         return {
-            k: _interpolate(v, _join(path, str(k)), env, refs, problems) for k, v in value.items()
+            k: _interpolate(v, _join(path, str(k)), env, refs, problems, unset=unset)
+            for k, v in value.items()
         }
     if isinstance(value, list):
-        return [_interpolate(v, f"{path}[{i}]", env, refs, problems) for i, v in enumerate(value)]
+        return [
+            _interpolate(v, f"{path}[{i}]", env, refs, problems, unset=unset)
+            for i, v in enumerate(value)
+        ]
     return value
 
 
@@ -345,7 +527,7 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-_UNION_TAGS = {"onnx", "openai", "chroma"}
+_UNION_TAGS = {"onnx", "openai", "chroma", "pgvector", "qdrant"}
 
 
 def _format_loc(loc: tuple[int | str, ...]) -> str:
@@ -371,35 +553,92 @@ def _format_validation_error(exc: ValidationError) -> list[str]:
     return problems
 
 
-def _cross_references(cfg: Config) -> list[str]:
-    problems = []
-    stores, embedders = sorted(cfg.stores), sorted(cfg.embedders)
+def _cross_references(data: Mapping[str, Any]) -> list[str]:
+    """Names that must refer to configured stores, embedders and checks.
+
+    Works on the raw (interpolated) settings rather than the validated model,
+    so that these problems are listed together with field errors, in one pass.
+    """
+    stores, embedders = _names(data.get("stores")), _names(data.get("embedders"))
+    collections = data.get("collections")
+    problems: list[str] = []
     seen: set[tuple[str, str]] = set()
-    for i, coll in enumerate(cfg.collections):
-        if coll.store not in cfg.stores:
-            known = ", ".join(stores) or "none configured"
-            problems.append(
-                f"collections[{i}].store: unknown store {coll.store!r} (known: {known})"
+    for i, coll in enumerate(collections if isinstance(collections, list) else []):
+        if not isinstance(coll, Mapping):
+            continue
+        where = f"collections[{i}]"
+        store, name = coll.get("store"), coll.get("name")
+        problems += _unknown(f"{where}.store", "store", store, stores)
+        problems += _unknown(f"{where}.embedder", "embedder", coll.get("embedder"), embedders)
+        migration = coll.get("migration")
+        if isinstance(migration, Mapping):
+            problems += _migration_references(
+                where, store, name, migration, stores=stores, embedders=embedders
             )
-        if coll.embedder not in cfg.embedders:
-            known = ", ".join(embedders) or "none configured"
-            problems.append(
-                f"collections[{i}].embedder: unknown embedder {coll.embedder!r} (known: {known})"
-            )
-        key = (coll.store, coll.name)
-        if key in seen:
-            problems.append(f"collections[{i}].name: collection {coll.name!r} listed twice")
-        seen.add(key)
-        if coll.checks is not None:
+        if isinstance(store, str) and isinstance(name, str):
+            if (store, name) in seen:
+                problems.append(f"{where}.name: collection {name!r} listed twice")
+            seen.add((store, name))
+        checks = coll.get("checks")
+        if isinstance(checks, list):
             from driftwatch.checks.registry import CHECKS
 
-            for j, name in enumerate(coll.checks):
-                if name not in CHECKS:
-                    problems.append(
-                        f"collections[{i}].checks[{j}]: unknown check {name!r} "
-                        f"(known: {', '.join(sorted(CHECKS))})"
-                    )
+            problems += [
+                f"{where}.checks[{j}]: unknown check {check!r} (known: {', '.join(sorted(CHECKS))})"
+                for j, check in enumerate(checks)
+                if isinstance(check, str) and check not in CHECKS
+            ]
     return problems
+
+
+def _names(section: object) -> set[str]:
+    return {str(k) for k in section} if isinstance(section, Mapping) else set()
+
+
+def _unknown(where: str, kind: str, value: object, known: set[str]) -> list[str]:
+    if not isinstance(value, str) or value in known:
+        return []  # a missing or mistyped value is a field error, reported by validation
+    listed = ", ".join(sorted(known)) or "none configured"
+    return [f"{where}: unknown {kind} {value!r} (known: {listed})"]
+
+
+def _migration_references(
+    where: str,
+    store: object,
+    name: object,
+    mig: Mapping[str, Any],
+    *,
+    stores: set[str],
+    embedders: set[str],
+) -> list[str]:
+    """A migration must name a configured embedder and store, and never target blue."""
+    where = f"{where}.migration"
+    target_store = mig.get("target_store") or store
+    problems = _unknown(f"{where}.to", "embedder", mig.get("to"), embedders)
+    problems += _unknown(f"{where}.target_store", "store", target_store, stores)
+    if target_store == store and mig.get("target") == name:
+        problems.append(
+            f"{where}.target: {name!r} is the collection itself; "
+            "green must be a new collection (blue is never written)"
+        )
+    return problems
+
+
+def config_warnings(cfg: Config) -> list[str]:
+    """Settings that are valid but probably not what the user wants; shown by
+    ``config validate`` and logged when the daemon starts."""
+    warnings = []
+    if not cfg.collections:
+        warnings.append("collections: none configured; the daemon will watch nothing")
+    for name, store in cfg.stores.items():
+        # Chroma's embedded mode is single-process (docs/stores.md#embedded-chroma).
+        if isinstance(store, ChromaStoreConfig) and store.path is not None:
+            warnings.append(
+                f"stores.{name}.path: embedded Chroma is for a directory no other process "
+                "writes while driftwatch runs; watch a live application through its Chroma "
+                "server (url:) instead"
+            )
+    return warnings
 
 
 def parse_config(
@@ -407,11 +646,15 @@ def parse_config(
     env: Mapping[str, str] | None = None,
     source: str | None = None,
     refs: list[tuple[str | None, str | None]] | None = None,
+    *,
+    read_only: bool = False,
 ) -> Config:
     """Validate parsed YAML; raises ConfigError listing every problem.
 
     ``refs`` comes from parsing text with ``_protect_references``; without it,
     ``${VAR}`` in plain (already parsed) data is interpolated directly.
+    ``read_only``: for commands that only read the state DB; an unset ``${VAR}``
+    is then not an error, and its setting must not be used.
     """
     if data is None:
         data = {}
@@ -421,15 +664,40 @@ def parse_config(
         protected, refs = _protect_references(json.dumps(data))
         data = json.loads(protected)
     problems: list[str] = []
-    data = _interpolate(data, "", os.environ if env is None else env, refs, problems)
+    unset: list[str] | None = [] if read_only else None
+    data = _interpolate(data, "", os.environ if env is None else env, refs, problems, unset=unset)
+    references = _cross_references(data)
     try:
         cfg = Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(problems + _format_validation_error(exc), source) from None
-    problems += _cross_references(cfg)
-    if problems:
-        raise ConfigError(problems, source)
+        # A field whose ${VAR} is unset is already reported; its empty value
+        # failing validation would only restate that.
+        reported = {p.split(":", 1)[0] for p in problems}
+        problems += [p for p in _format_validation_error(exc) if p.split(":", 1)[0] not in reported]
+        raise ConfigError(problems + references, source) from None
+    if problems or references:
+        raise ConfigError(problems + references, source)
+    _register_secrets(cfg)
     return cfg
+
+
+def _register_secrets(value: object) -> None:
+    """Every SecretStr in the config, and passwords in URLs, are masked in logs."""
+    if isinstance(value, SecretStr):
+        register_secret(value.get_secret_value())
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            field_value = getattr(value, name)
+            if isinstance(field_value, str) and name.endswith("url"):
+                register_url_password(field_value)
+            else:
+                _register_secrets(field_value)
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            _register_secrets(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _register_secrets(item)
 
 
 def resolve_config_path(path: str | os.PathLike[str] | None) -> Path:
@@ -441,9 +709,15 @@ def resolve_config_path(path: str | os.PathLike[str] | None) -> Path:
 
 
 def load_config(
-    path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+    path: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    read_only: bool = False,
 ) -> Config:
-    """Read, interpolate and validate a config file; raises ConfigError."""
+    """Read, interpolate and validate a config file; raises ConfigError.
+
+    ``read_only``: see ``parse_config``.
+    """
     cfg_path = resolve_config_path(path)
     source = str(cfg_path)
     try:
@@ -460,4 +734,4 @@ def load_config(
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "<file>"
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError([f"{where}: YAML syntax error: {problem}"], source) from None
-    return parse_config(data, env, source, refs)
+    return parse_config(data, env, source, refs, read_only=read_only)

@@ -5,9 +5,20 @@ Jobs (APScheduler 3, background threads, coalesced, one instance each, jittered)
 - ``check:<collection>:<check>`` every ``schedule.probe`` (``schedule.version_mix``
   for the version mix); the first run happens right after start;
 - ``feed:<feed>`` every ``feeds[].interval``;
+- ``migration:<collection>`` every ``migration.status_every`` for a collection with a
+  ``migration`` block: blue vs green and the cutover gate, as gauges (migrate/monitor.py);
+  after a cutover the check jobs watch green with the candidate (migrate/routing.py);
 - ``notify`` every few seconds: deliver what the outbox holds;
 - ``retention`` hourly: prune history older than ``retention``;
-- ``state`` while the state DB cannot be opened: retry, /readyz says 503.
+- ``state`` while the state DB cannot be opened: retry, /readyz says 503;
+- ``state-probe`` every 15 s once it is open: one small write, so a full disk, a
+  lost connection or a deleted SQLite file is seen even between check runs.
+
+The state DB never blinds the daemon: a failed state write (lease, result,
+baseline, outbox) sets ``driftwatch_state_db_up`` to 0 and /readyz to 503 with
+the reason (state/health.py); a check whose lease cannot be written runs here
+anyway and says so; while the state DB cannot be opened at all, the checks
+that need no baseline still run and export their results.
 
 Replicas sharing a PostgreSQL state DB take a lease per job run, so each
 check runs once per interval across replicas; a replica that skips a run
@@ -18,13 +29,10 @@ shows every collection.
 from __future__ import annotations
 
 import logging
-import os
 import random
 import signal
-import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -34,51 +42,66 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 
-from driftwatch.checks.registry import NEEDS_BASELINE, SCHEDULE_OF
-from driftwatch.config import CollectionConfig, Config, FeedConfig
-from driftwatch.errors import DriftwatchError, StateError
+from driftwatch.baselines import BaselineKeeper
+from driftwatch.checks.base import CheckResult
+from driftwatch.checks.registry import CHECKS
+from driftwatch.config import CollectionConfig, Config, FeedConfig, config_warnings
+from driftwatch.errors import StateError, store_unreachable
 from driftwatch.feeds.service import FeedWatcher
 from driftwatch.http import MetricsServer
-from driftwatch.memory import release_free_memory
+from driftwatch.memory import limit_malloc_arenas, release_free_memory
 from driftwatch.metrics import DriftwatchMetrics
 from driftwatch.notify.service import Notifier
+from driftwatch.pools import Pools
 from driftwatch.redact import redact_url
 from driftwatch.runner import Runner
+from driftwatch.sinks import MetricsSink, NotifierSink, StateSink
 from driftwatch.state import baselines as baseline_repo
 from driftwatch.state import leases
 from driftwatch.state import results as result_repo
 from driftwatch.state.db import StateDB, open_state
+from driftwatch.state.owner import new_owner
 
 log = logging.getLogger(__name__)
 
 NOTIFY_EVERY = timedelta(seconds=5)
 STATE_RETRY_EVERY = timedelta(seconds=30)
+STATE_PROBE_EVERY = timedelta(seconds=15)
+# Scheduler worker threads are named "<prefix>_<n>" by concurrent.futures.
+CHECK_THREADS = "driftwatch-check"
+JOB_THREADS = "driftwatch-job"
 STOP_TIMEOUT_S = 8.0  # SIGTERM to exit stays under Kubernetes' and our 10 s promise
 
 
 class Daemon:
     def __init__(self, config: Config, registry: CollectorRegistry | None = None) -> None:
+        limit_malloc_arenas()  # before the scheduler's and the HTTP server's threads
         self.config = config
         self.registry = registry or CollectorRegistry()
         self.metrics = DriftwatchMetrics(self.registry)
         for collector in (ProcessCollector, PlatformCollector, GCCollector):
             collector(registry=self.registry)
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = new_owner()
         self.db: StateDB | None = None
-        self.runner = Runner(config, metrics=self.metrics)
+        self._state_error = "state database not opened yet"
+        # Derived at scrape time from the state DB's health, never left at a stale 1.
+        self.metrics.state_db_up.set_function(lambda: 1.0 if self.state_ok()[0] else 0.0)
+        for coll in config.collections:
+            self.metrics.collection_info.labels(coll.name, coll.store).set(1)
+        self.pools = Pools(config)
+        # Rebuilt with the state DB's sinks once it is open (_wire_state_users).
+        self.runner = Runner(config, self.pools, sinks=[MetricsSink(self.metrics)])
         self.notifier: Notifier | None = None
         self.feeds: FeedWatcher | None = None
         self._stopped = threading.Event()
-        self._baseline_lock = threading.Lock()
-        self._has_baseline: set[str] = set()
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
             # Checks run one at a time: embedding is the daemon's CPU and memory peak,
             # and a sidecar must not double it. Feeds and notifications run beside
             # them, so a long probe never delays an alert.
             executors={
-                "checks": ThreadPoolExecutor(max_workers=1),
-                "default": ThreadPoolExecutor(max_workers=2),
+                "checks": ThreadPoolExecutor(1, {"thread_name_prefix": CHECK_THREADS}),
+                "default": ThreadPoolExecutor(2, {"thread_name_prefix": JOB_THREADS}),
             },
             job_defaults={"coalesce": True, "max_instances": 1},
         )
@@ -102,6 +125,8 @@ class Daemon:
                 "feeds": len(self.config.feeds),
             },
         )
+        for warning in config_warnings(self.config):
+            log.warning("config: %s", warning)
 
     def run_forever(self) -> int:
         """Start, then block until SIGTERM/SIGINT; returns the exit code."""
@@ -126,7 +151,7 @@ class Daemon:
         for thread in self.busy_workers():
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
         self.http.stop()
-        self.runner.close()
+        self.pools.close()
         if self.feeds is not None:
             self.feeds.close()
         if self.notifier is not None:
@@ -138,15 +163,20 @@ class Daemon:
     @staticmethod
     def busy_workers() -> list[threading.Thread]:
         """Scheduler worker threads still running a job (they block interpreter exit)."""
-        return [
-            t
-            for t in threading.enumerate()
-            if t.name.startswith("ThreadPoolExecutor") and t.is_alive()
-        ]
+        prefixes = (f"{CHECK_THREADS}_", f"{JOB_THREADS}_")
+        return [t for t in threading.enumerate() if t.name.startswith(prefixes) and t.is_alive()]
+
+    def state_ok(self) -> tuple[bool, str]:
+        """(up, reason) of the state DB: open, and no failed write it has not recovered from."""
+        if self.db is None:
+            return False, self._state_error
+        return self.db.health.status()
 
     def readiness(self) -> tuple[bool, str]:
-        if self.db is None:
-            return False, "state database not open"
+        up, reason = self.state_ok()
+        if not up:
+            return False, reason
+        assert self.db is not None
         if not self.db.ping():
             return False, f"state database {self.db.url_redacted} unreachable"
         return True, "ready"
@@ -155,23 +185,37 @@ class Daemon:
 
     def _open_state(self) -> bool:
         try:
-            self.db = open_state(self.config.state_url)
+            db = open_state(self.config.state_url)
         except StateError as exc:
-            self.metrics.state_db_up.set(0)
-            log.error("%s (retrying every %ss)", exc, STATE_RETRY_EVERY.seconds)
+            self._state_error = f"{exc} (retrying every {STATE_RETRY_EVERY.seconds}s)"
+            log.error(
+                "%s; checks that need no baseline still run",
+                self._state_error,
+                extra={"event": "state_failed"},
+            )
             return False
-        self.metrics.state_db_up.set(1)
-        self.runner.db = self.db
-        self._wire_state_users(self.db)
+        self._wire_state_users(db)
+        self.db = db
         for coll in self.config.collections:
             self._export_stored_state(coll)
         return True
 
     def _wire_state_users(self, db: StateDB) -> None:
         """Notifier and feed watcher need the state DB; built once it is open."""
-        notifier = Notifier(self.config.alerts, db, self.metrics)
+        notifier = Notifier(
+            self.config.alerts,
+            db,
+            self.metrics,
+            stores={coll.name: coll.store for coll in self.config.collections},
+        )
         self.notifier = notifier
-        self.runner.notifier = notifier
+        self.runner = Runner(
+            self.config,
+            self.pools,
+            state=db,
+            baselines=BaselineKeeper(self.pools, db, self.metrics),
+            sinks=[MetricsSink(self.metrics), StateSink(db), NotifierSink(notifier)],
+        )
         self.feeds = FeedWatcher(self.config, db, self.metrics)
 
     def _export_stored_state(self, coll: CollectionConfig) -> None:
@@ -185,7 +229,6 @@ class Daemon:
             log.error("cannot read stored state of %s: %s", coll.name, exc)
             return
         if baseline is not None:
-            self._has_baseline.add(coll.name)
             self.metrics.record_baseline(coll.name, baseline.model, baseline.created_at.timestamp())
 
     # --- jobs ----------------------------------------------------------------
@@ -195,7 +238,7 @@ class Daemon:
         for coll in self.config.collections:
             jitter = coll.schedule.jitter.total_seconds()
             for check in self.runner.checks_for(coll):
-                interval: timedelta = getattr(coll.schedule, SCHEDULE_OF[check])
+                interval: timedelta = getattr(coll.schedule, CHECKS[check].schedule)
                 self._add_interval_job(
                     f"check:{coll.name}:{check}",
                     partial(self._run_check, coll, check, interval),
@@ -203,6 +246,18 @@ class Daemon:
                     jitter=jitter,
                     first_run=now + timedelta(seconds=random.uniform(0, min(jitter, 2.0))),
                     executor="checks",
+                )
+        for coll in self.config.collections:
+            if coll.migration is not None:
+                every = coll.migration.status_every
+                self._add_interval_job(
+                    f"migration:{coll.name}",
+                    partial(self._observe_migration, coll),
+                    every,
+                    jitter=min(30.0, every.total_seconds() / 10),
+                    first_run=now + timedelta(seconds=random.uniform(2, 5)),
+                    # Not the serial checks executor: a full blue/green diff must not
+                    # hold up the probes.
                 )
         for feed in self.config.feeds:
             self._add_interval_job(
@@ -230,6 +285,13 @@ class Daemon:
                 jitter=0,
                 first_run=now + STATE_RETRY_EVERY,
             )
+        self._add_interval_job(
+            "state-probe",
+            self._probe_state,
+            STATE_PROBE_EVERY,
+            jitter=0,
+            first_run=now + STATE_PROBE_EVERY,
+        )
 
     def _add_interval_job(
         self,
@@ -270,39 +332,82 @@ class Daemon:
         return run
 
     def _lease(self, job_id: str, interval: timedelta) -> bool:
-        """True if this replica should run the job now."""
+        """True if this replica should run the job now.
+
+        A lease that cannot be written does not skip the job: it runs here (at
+        worst twice across replicas for one period) and the log says so, while
+        the failed write already set state_db_up 0 and /readyz 503.
+        """
         if self.db is None:
-            return False
+            return True
         try:
             return leases.try_acquire(self.db, job_id, self.owner, interval * 0.9)
         except StateError as exc:
-            log.error("cannot take job lease %s: %s", job_id, exc)
-            return False
+            log.warning(
+                "cannot take job lease %s, running it on this replica without one: %s",
+                job_id,
+                exc,
+                extra={"event": "lease_failed", "job": job_id},
+            )
+            return True
 
     def _run_check(self, coll: CollectionConfig, check: str, interval: timedelta) -> None:
-        if self.db is None:
-            return  # no baseline, no history, no lease without the state DB
+        if self.db is None and CHECKS[check].needs_baseline:
+            return  # its baseline lives in the state DB; the other checks still run
         if not self._lease(f"check:{coll.name}:{check}", interval):
             self._export_stored_state(coll)
             return
-        if check in NEEDS_BASELINE:
-            self._ensure_baseline(coll)
-        self.runner.run(coll, [check])
+        monitored = self._monitored(coll)
+        self._store_seen(monitored, self.runner.run(monitored, [check]))
 
-    def _ensure_baseline(self, coll: CollectionConfig) -> None:
-        with self._baseline_lock:
-            if coll.name in self._has_baseline:
-                return
-            try:
-                self.runner.capture_baseline(coll, force=False)
-                self._has_baseline.add(coll.name)
-            except DriftwatchError as exc:
-                log.error(
-                    "cannot capture the first baseline of %s: %s",
-                    coll.name,
-                    exc,
-                    extra={"event": "baseline_failed", "collection": coll.name},
-                )
+    # --- migrations (driftwatch/migrate) -------------------------------------
+
+    def _monitored(self, coll: CollectionConfig) -> CollectionConfig:
+        """Green with the candidate after a migration cutover, else ``coll`` (migrate.routing)."""
+        from driftwatch.migrate.routing import effective_collection
+
+        if self.db is None or coll.migration is None:
+            return coll
+        try:
+            return effective_collection(self.config, coll, self.db)
+        except StateError as exc:
+            log.error("cannot read the migration switch of %s: %s", coll.name, exc)
+            return coll
+
+    def _observe_migration(self, coll: CollectionConfig) -> None:
+        """Migration gauges; a store or embedder failure is logged and retried next time."""
+        from driftwatch.errors import DriftwatchError
+        from driftwatch.migrate.monitor import observe
+        from driftwatch.migrate.spec import migration_spec
+
+        if self.db is None or coll.migration is None:
+            return
+        if not self._lease(f"migration:{coll.name}", coll.migration.status_every):
+            return
+        try:
+            spec = migration_spec(self.config, coll.name)
+            self.metrics.migrations.update(observe(spec, self.db, self.pools.embedders))
+        except DriftwatchError as exc:
+            log.warning(
+                "cannot measure the migration of %s: %s",
+                coll.name,
+                exc,
+                extra={"event": "migration_observe_failed", "collection": coll.name},
+            )
+
+    def _store_seen(self, coll: CollectionConfig, results: list[CheckResult]) -> None:
+        """driftwatch_store_up{store}: 0 when the store could not be reached for this run."""
+        down = [
+            r for r in results if r.status == "error" and store_unreachable(r.detail.get("error"))
+        ]
+        self.metrics.store_up.labels(coll.store).set(0 if down else 1)
+        if down:
+            log.warning(
+                "store %s unreachable: %s",
+                coll.store,
+                down[0].message,
+                extra={"event": "store_down", "store": coll.store, "collection": coll.name},
+            )
 
     def _run_feed(self, feed: FeedConfig) -> None:
         if self.feeds is None or not self._lease(f"feed:{feed.label}", feed.interval):
@@ -337,3 +442,17 @@ class Daemon:
     def _retry_state(self) -> None:
         if self.db is None and self._open_state():
             self.scheduler.remove_job("state")
+
+    def _probe_state(self) -> None:
+        """One small write: a full disk, lost connection or deleted file shows between checks."""
+        if self.db is None:
+            return
+        was_up = self.db.health.up
+        try:
+            leases.heartbeat(self.db, self.owner, STATE_PROBE_EVERY * 4)
+        except StateError as exc:
+            if was_up:
+                log.error("state database failing: %s", exc, extra={"event": "state_failed"})
+            return
+        if not was_up and self.db.health.up:
+            log.info("state database writable again", extra={"event": "state_recovered"})

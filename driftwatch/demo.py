@@ -10,15 +10,21 @@ different space — so the checks show what a silent model replacement looks lik
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress
 
+from driftwatch.baselines import BaselineKeeper
 from driftwatch.checks.base import CheckResult
 from driftwatch.config import ChromaStoreConfig, Config, OnnxEmbedderConfig
 from driftwatch.embedders import EmbedderPool
 from driftwatch.errors import ConfigError
+from driftwatch.pools import Pools
+from driftwatch.runner import Runner
+from driftwatch.state.db import open_state
 
 CORPUS = Path(__file__).resolve().parent.parent / "examples" / "corpus" / "python-docs.jsonl"
 DEMO_VERSION = "1"
@@ -44,6 +50,7 @@ def seed(config: Config, console: Console, limit: int | None = None) -> None:
     from driftwatch.stores.chroma import chroma_settings
 
     pool = EmbedderPool(config.embedders)
+    clients: list[Any] = []
     try:
         for coll in config.collections:
             store = config.stores[coll.store]
@@ -51,6 +58,8 @@ def seed(config: Config, console: Console, limit: int | None = None) -> None:
                 continue
             Path(store.path).mkdir(parents=True, exist_ok=True)
             client = chromadb.PersistentClient(path=store.path, settings=chroma_settings())
+            # Closed when done: a daemon refuses a directory another process holds open.
+            clients.append(client)
             collection = client.get_or_create_collection(
                 coll.name, metadata={"hnsw:space": "cosine"}, embedding_function=None
             )
@@ -83,13 +92,19 @@ def seed(config: Config, console: Console, limit: int | None = None) -> None:
                 f"seeded {coll.name!r}: {len(records)} records embedded with {embedder.model}"
             )
     finally:
+        for client in clients:
+            client.close()
         pool.close()
 
 
 def swap(config: Config, console: Console) -> list[CheckResult]:
-    """One check cycle with every onnx live embedder switched to the other demo model."""
-    from driftwatch.runner import Runner, runner_on_state
+    """One check cycle with every onnx live embedder switched to the other demo model.
 
+    Nothing of it reaches the state DB the daemon judges: the baseline (taken
+    with the real model) and the simulated cycle live in a scratch state DB
+    that is deleted afterwards, so ``driftwatch status`` and the daemon's
+    score window never see the simulated swap.
+    """
     swapped = {}
     for name, emb in config.embedders.items():
         other = SWAP_TO.get(emb.model) if isinstance(emb, OnnxEmbedderConfig) else None
@@ -100,13 +115,22 @@ def swap(config: Config, console: Console) -> list[CheckResult]:
         swapped[name] = emb.model_copy(update={"path": other})
         console.print(f"query model of embedder {name!r}: {emb.model} -> really {other}")
     swapped_config = config.model_copy(update={"embedders": swapped})
-    with runner_on_state(config) as runner:
-        # The baseline is taken with the real model (if the daemon has not already).
-        for coll in config.collections:
-            runner.capture_baseline(coll, force=False)
-        # Results are recorded like any check's, so `driftwatch status` shows them too.
-        swapped_runner = Runner(swapped_config, db=runner.db)
+    with tempfile.TemporaryDirectory(prefix="driftwatch-demo-") as scratch:
+        db = open_state(f"sqlite:///{Path(scratch) / 'swap.db'}")
+        real, fake = Pools(config), Pools(swapped_config)
         try:
-            return [r for coll in swapped_config.collections for r in swapped_runner.run(coll)]
+            # The baseline is taken with the real model, as the daemon's first start does.
+            real_baselines = BaselineKeeper(real, db)
+            for coll in config.collections:
+                real_baselines.capture(coll)
+            runner = Runner(
+                swapped_config,
+                fake,
+                state=db,
+                baselines=BaselineKeeper(fake, db, auto_capture=False),
+            )
+            return [r for coll in swapped_config.collections for r in runner.run(coll)]
         finally:
-            swapped_runner.close()
+            fake.close()
+            real.close()
+            db.close()

@@ -103,3 +103,15 @@ class NotifyRetryLater(NotifyError):
 
 class WebhookRejected(NotifyError):
     """The receiver refused the message for good (4xx: invalid_payload, no_service, ...)."""
+
+
+def store_unreachable(error_kind: object) -> bool:
+    """True if ``error_kind`` (a CheckResult's ``detail["error"]``, the exception's class
+    name) is StoreUnavailable or a subclass: the store, not the check, failed."""
+    pending: list[type[StoreUnavailable]] = [StoreUnavailable]
+    while pending:
+        cls = pending.pop()
+        if cls.__name__ == error_kind:
+            return True
+        pending += cls.__subclasses__()
+    return False

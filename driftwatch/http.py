@@ -1,57 +1,87 @@
-"""The daemon's HTTP endpoints: /metrics, /healthz (alive), /readyz (able to do its job)."""
+"""The daemon's HTTP endpoints: /metrics, /healthz (alive), /readyz (able to do its job).
+
+/metrics is prometheus_client's own WSGI app (gzip when the scraper asks for it,
+``name[]`` filtering, OpenMetrics negotiation); /healthz and /readyz are two tiny
+WSGI routes beside it. The server is wsgiref's, threaded, with the address
+family taken from the listen host, so ``listen: "[::]:9464"`` binds IPv6 (and,
+where the kernel allows, IPv4 too), ``[::1]`` only IPv6 loopback, and
+``0.0.0.0`` or ``127.0.0.1`` IPv4.
+"""
 
 from __future__ import annotations
 
+import socket
 import threading
-from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable, Iterable
+from socketserver import ThreadingMixIn
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import CollectorRegistry
-from prometheus_client.exposition import choose_encoder
+from prometheus_client import CollectorRegistry, make_wsgi_app
 
 # Returns (ready, reason); called on every /readyz request.
 ReadinessProbe = Callable[[], tuple[bool, str]]
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+# A new list per response: wsgiref appends Content-Length to the list it is given.
+_TEXT = ("Content-Type", "text/plain; charset=utf-8")
+
+
+def endpoints(registry: CollectorRegistry, readiness: ReadinessProbe) -> WSGIApp:
+    """The WSGI application: /metrics, /healthz, /readyz; anything else 404."""
+    metrics = make_wsgi_app(registry)
+
+    def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == "/metrics":
+            body: Iterable[bytes] = metrics(environ, start_response)
+            return body
+        if path == "/healthz":
+            start_response("200 OK", [_TEXT])
+            return [b"ok\n"]
+        if path == "/readyz":
+            ready, reason = readiness()
+            start_response("200 OK" if ready else "503 Service Unavailable", [_TEXT])
+            return [(reason + "\n").encode()]
+        start_response("404 Not Found", [_TEXT])
+        return [b"not found: try /metrics, /healthz or /readyz\n"]
+
+    return app
+
+
+def address_family(host: str, port: int) -> socket.AddressFamily:
+    """The family of the first passive address ``host`` resolves to ("::" -> IPv6)."""
+    infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    return infos[0][0]
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # scrapes every few seconds would flood the log
 
 
 class MetricsServer:
-    """A small threaded HTTP server bound to the configured listen address."""
+    """A small threaded WSGI server bound to the configured listen address."""
 
     def __init__(
         self, host: str, port: int, registry: CollectorRegistry, readiness: ReadinessProbe
     ) -> None:
-        outer_registry, outer_ready = registry, readiness
+        family = address_family(host, port)
 
-        class Handler(BaseHTTPRequestHandler):
-            server_version = "driftwatch"
+        class Server(ThreadingMixIn, WSGIServer):
+            address_family = family
+            daemon_threads = True
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass  # scrapes every few seconds would flood the log
+            def server_bind(self) -> None:
+                if family == socket.AF_INET6 and host in ("::", ""):
+                    # Dual stack where the kernel allows: "[::]" also takes IPv4 scrapes.
+                    self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+                super().server_bind()
 
-            def do_GET(self) -> None:
-                path = self.path.split("?", 1)[0]
-                if path == "/metrics":
-                    encoder, content_type = choose_encoder(self.headers.get("Accept", ""))
-                    self._reply(200, encoder(outer_registry), content_type)
-                elif path == "/healthz":
-                    self._reply(200, b"ok\n")
-                elif path == "/readyz":
-                    ready, reason = outer_ready()
-                    self._reply(200 if ready else 503, (reason + "\n").encode())
-                else:
-                    self._reply(404, b"not found: try /metrics, /healthz or /readyz\n")
-
-            def _reply(
-                self, status: int, body: bytes, content_type: str = "text/plain; charset=utf-8"
-            ) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self._server = ThreadingHTTPServer((host, port), Handler)
-        self._server.daemon_threads = True
+        self._server = make_server(
+            host, port, endpoints(registry, readiness), Server, _QuietHandler
+        )
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="driftwatch-http", daemon=True
         )

@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pythonjsonlogger.json import JsonFormatter
 
+from driftwatch.redact import scrub
+
 LogFormat = Literal["auto", "text", "json"]
 
 # Attributes every LogRecord has; anything else came from `extra=`.
@@ -27,7 +29,14 @@ class TextFormatter(logging.Formatter):
         extras = {k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRS}
         if extras:
             line += " " + " ".join(f"{k}={_text(v)}" for k, v in extras.items())
-        return line
+        return scrub(line)
+
+
+class ScrubbingJsonFormatter(JsonFormatter):
+    """JSON lines with every known secret value masked (redact.scrub)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return scrub(super().format(record))
 
 
 def _text(value: Any) -> str:
@@ -40,7 +49,7 @@ def setup_logging(fmt: LogFormat = "auto", level: str = "INFO") -> None:
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
-        JsonFormatter(
+        ScrubbingJsonFormatter(
             "%(asctime)s %(levelname)s %(name)s %(message)s",
             rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
             timestamp=False,

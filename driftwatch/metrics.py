@@ -13,7 +13,8 @@ that disappears (a model no longer in the index) disappears from /metrics too.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,131 +23,13 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from driftwatch import __version__
-from driftwatch.checks.base import STATUS_CODES, UNTAGGED, CheckResult
+from driftwatch.checks.base import STATUS_CODES, UNTAGGED, CheckResult, Evidence
+from driftwatch.checks.registry import CHECKS
 
 
-@dataclass(frozen=True)
-class Evidence:
-    """A number from CheckResult.detail exported as its own gauge."""
-
-    metric: str
-    help: str
-
-
-# check name -> detail key -> gauge (labels: collection). Keys absent or None
-# in a result's detail are simply not exported for that run.
-EVIDENCE: dict[str, dict[str, Evidence]] = {
-    "version_mix": {
-        "untagged": Evidence(
-            "driftwatch_collection_untagged_documents",
-            "Records without an embedding-model tag in their metadata.",
-        ),
-        "models": Evidence(
-            "driftwatch_collection_models", "Distinct embedding models tagged in the collection."
-        ),
-        "unexpected": Evidence(
-            "driftwatch_collection_unexpected_model_documents",
-            "Records tagged with a model other than expected_model.",
-        ),
-        "dimension": Evidence(
-            "driftwatch_collection_dimension", "Dimension of the stored vectors."
-        ),
-    },
-    "dimension": {
-        "embedder_dimension": Evidence(
-            "driftwatch_embedder_dimension",
-            "Dimension of the vectors the collection's live embedder produces.",
-        ),
-    },
-    "fingerprint": {
-        "cosine_min": Evidence(
-            "driftwatch_fingerprint_cosine_min",
-            "Lowest cosine between a fingerprint text's live and baseline vector.",
-        ),
-        "cosine_mean": Evidence(
-            "driftwatch_fingerprint_cosine_mean",
-            "Mean cosine between fingerprint texts' live and baseline vectors.",
-        ),
-    },
-    "consistency": {
-        "ratio_low": Evidence(
-            "driftwatch_consistency_match_ratio_lower",
-            "Wilson 95% lower bound of the share of stored vectors the live embedder reproduces.",
-        ),
-        "ratio_high": Evidence(
-            "driftwatch_consistency_match_ratio_upper",
-            "Wilson 95% upper bound of the share of stored vectors the live embedder reproduces.",
-        ),
-        "sampled": Evidence(
-            "driftwatch_consistency_sampled_documents",
-            "Records with stored text re-embedded in the last consistency sample.",
-        ),
-        "stale_estimate": Evidence(
-            "driftwatch_consistency_stale_documents_estimate",
-            "Estimated records in the collection whose stored vector the live embedder "
-            "does not reproduce.",
-        ),
-    },
-    "canary": {
-        "overlap": Evidence(
-            "driftwatch_canary_overlap_ratio",
-            "Mean overlap@k of canary results with the baseline's.",
-        ),
-        "rbo": Evidence(
-            "driftwatch_canary_rank_biased_overlap",
-            "Mean rank-biased overlap of canary results with the baseline's.",
-        ),
-        "recall": Evidence(
-            "driftwatch_canary_recall_ratio", "Mean recall@k of canaries with expected ids."
-        ),
-        "mrr": Evidence("driftwatch_canary_mrr", "Mean reciprocal rank of canaries' expected ids."),
-        "top1_similarity": Evidence(
-            "driftwatch_canary_top1_similarity", "Mean top-1 similarity of canary queries."
-        ),
-        "mean_similarity": Evidence(
-            "driftwatch_canary_mean_similarity", "Mean top-k similarity of canary queries."
-        ),
-    },
-    "score_distribution": {
-        "ks_statistic": Evidence(
-            "driftwatch_score_ks_statistic",
-            "Two-sample Kolmogorov-Smirnov statistic, recent canary scores vs baseline.",
-        ),
-        "ks_pvalue": Evidence(
-            "driftwatch_score_ks_pvalue", "p-value of the Kolmogorov-Smirnov test."
-        ),
-        "psi": Evidence(
-            "driftwatch_score_psi",
-            "Population stability index of recent canary scores vs baseline quantile bins.",
-        ),
-        "wasserstein": Evidence(
-            "driftwatch_score_wasserstein_distance",
-            "Wasserstein distance between recent and baseline canary score distributions.",
-        ),
-        "window_samples": Evidence(
-            "driftwatch_score_window_samples", "Canary scores in the recent window."
-        ),
-    },
-}
-
-# Evidence with one extra label, from a list of dicts in CheckResult.detail:
-# check -> (detail key, metric, help, extra label names, value key).
-LABELLED_EVIDENCE: dict[str, tuple[str, str, str, tuple[str, ...], str]] = {
-    "version_mix": (
-        "documents",
-        "driftwatch_collection_documents",
-        'Records per embedding model and version tag (model="none": untagged).',
-        ("model", "version"),
-        "count",
-    ),
-    "consistency": (
-        "by_model",
-        "driftwatch_consistency_match_ratio_by_model",
-        "Share of sampled records whose stored vector the live embedder reproduces, per model tag.",
-        ("model",),
-        "ratio",
-    ),
-}
+def _evidence() -> list[tuple[str, Evidence]]:
+    """(check, evidence) of every check spec (checks.registry), in registry order."""
+    return [(spec.name, ev) for spec in CHECKS.values() for ev in spec.evidence]
 
 
 class CheckResultCollector(Collector):
@@ -209,15 +92,16 @@ class CheckResultCollector(Collector):
             "Unix time the latest check run started.",
             labels=per_check,
         )
+        specs = _evidence()
+        # Plain gauges first, then the labelled ones, each in registry order.
+        ordered = [e for e in specs if not e[1].labels] + [e for e in specs if e[1].labels]
         evidence = {
-            ev.metric: GaugeMetricFamily(ev.metric, ev.help, labels=("collection",))
-            for by_key in EVIDENCE.values()
-            for ev in by_key.values()
+            ev.metric: GaugeMetricFamily(ev.metric, ev.help, labels=("collection", *ev.labels))
+            for _, ev in ordered
         }
-        labelled = {
-            check: GaugeMetricFamily(metric, help_, labels=("collection", *extra))
-            for check, (_, metric, help_, extra, _) in LABELLED_EVIDENCE.items()
-        }
+        by_check: dict[str, list[Evidence]] = {}
+        for check, ev in ordered:
+            by_check.setdefault(check, []).append(ev)
         for r in results:
             labels = [r.collection, r.check]
             status.add_metric(labels, STATUS_CODES[r.status])
@@ -227,20 +111,24 @@ class CheckResultCollector(Collector):
                 threshold.add_metric(labels, r.threshold)
             duration.add_metric(labels, r.duration_s)
             last_run.add_metric(labels, r.started_at.timestamp())
-            for key, ev in EVIDENCE.get(r.check, {}).items():
-                number = _number(r.detail.get(key))
-                if number is not None:
-                    evidence[ev.metric].add_metric([r.collection], number)
-            if r.check in LABELLED_EVIDENCE:
-                key, _, _, extra, value_key = LABELLED_EVIDENCE[r.check]
-                for row in r.detail.get(key) or []:
-                    number = _number(row.get(value_key))
-                    if number is not None:
-                        label_values = [str(row.get(name) or UNTAGGED) for name in extra]
-                        labelled[r.check].add_metric([r.collection, *label_values], number)
+            for ev in by_check.get(r.check, ()):
+                _add_evidence(evidence[ev.metric], ev, r)
         yield from (status, value, threshold, duration, last_run)
         yield from evidence.values()
-        yield from labelled.values()
+
+
+def _add_evidence(family: GaugeMetricFamily, ev: Evidence, result: CheckResult) -> None:
+    """The series one result's detail gives for one evidence gauge (none if absent)."""
+    if not ev.labels:
+        number = _number(result.detail.get(ev.key))
+        if number is not None:
+            family.add_metric([result.collection], number)
+        return
+    for row in result.detail.get(ev.key) or []:
+        number = _number(row.get(ev.value_key))
+        if number is not None:
+            label_values = [str(row.get(name) or UNTAGGED) for name in ev.labels]
+            family.add_metric([result.collection, *label_values], number)
 
 
 def _number(value: Any) -> float | None:
@@ -272,26 +160,32 @@ class DeprecationCollector(Collector):
         driftwatch_model_shutdown_timestamp_seconds{model="ada-002",provider="openai"} 1.79e+09
         driftwatch_model_deprecation_needs_review{model="ada-002",provider="openai"} 0.0
         driftwatch_model_deprecation_date_conflict{model="ada-002",provider="openai"} 0.0
+        driftwatch_model_time_to_shutdown_seconds{model="ada-002",provider="openai"} 7.776e+06
+
+    The countdown is computed at scrape time from ``clock`` (negative once the
+    date has passed), so it is exact between feed checks; the 90/30/7-day
+    alerts read it.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._lock = threading.Lock()
         self._models: list[ModelDeprecationStatus] = []
+        self._clock = clock
 
     def update(self, models: Iterable[ModelDeprecationStatus]) -> None:
         with self._lock:
             self._models = sorted(models, key=lambda m: (m.model, m.provider))
 
     def describe(self) -> Iterable[Metric]:
-        return list(self._families([]))
+        return list(self._families([], 0.0))
 
     def collect(self) -> Iterable[Metric]:
         with self._lock:
             models = list(self._models)
-        return self._families(models)
+        return self._families(models, self._clock())
 
     @staticmethod
-    def _families(models: list[ModelDeprecationStatus]) -> Iterator[Metric]:
+    def _families(models: list[ModelDeprecationStatus], now: float) -> Iterator[Metric]:
         labels = ("model", "provider")
         notice = GaugeMetricFamily(
             "driftwatch_model_deprecation_notice",
@@ -313,14 +207,115 @@ class DeprecationCollector(Collector):
             "1 if sources announce different shutdown dates for this model.",
             labels=labels,
         )
+        remaining = GaugeMetricFamily(
+            "driftwatch_model_time_to_shutdown_seconds",
+            "Seconds until the earliest announced shutdown of this model in use "
+            "(negative once past).",
+            labels=labels,
+        )
         for m in models:
             lv = [m.model, m.provider]
             notice.add_metric(lv, 1.0 if m.notice else 0.0)
             if m.shutdown_at is not None:
                 shutdown.add_metric(lv, m.shutdown_at)
+                remaining.add_metric(lv, m.shutdown_at - now)
             review.add_metric(lv, 1.0 if m.needs_review else 0.0)
             conflict.add_metric(lv, 1.0 if m.conflict else 0.0)
-        yield from (notice, shutdown, review, conflict)
+        yield from (notice, shutdown, review, conflict, remaining)
+
+
+@dataclass(frozen=True)
+class MigrationObservation:
+    """One measurement of a collection's migration (driftwatch/migrate/monitor.py)."""
+
+    collection: str  # blue, as configured
+    total: int
+    done: int
+    missing: int
+    stale: int
+    green_consistency: float | None  # consistency check value on green (None: not measured)
+    cutover_ready: bool
+    cut_over: bool
+    observed_at: float
+
+
+class MigrationCollector(Collector):
+    """Latest migration measurement per collection with a ``migration:`` block.
+
+    Sample::
+
+        driftwatch_migration_records{collection="docs"} 1000.0
+        driftwatch_migration_done_records{collection="docs"} 640.0
+        driftwatch_migration_missing_records{collection="docs"} 350.0
+        driftwatch_migration_stale_records{collection="docs"} 10.0
+        driftwatch_migration_progress_ratio{collection="docs"} 0.64
+        driftwatch_migration_green_consistency_ratio{collection="docs"} 1.0
+        driftwatch_migration_cutover_ready{collection="docs"} 0.0
+        driftwatch_migration_cut_over{collection="docs"} 0.0
+        driftwatch_migration_last_observed_timestamp_seconds{collection="docs"} 1.76e+09
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._latest: dict[str, MigrationObservation] = {}
+
+    def update(self, observation: MigrationObservation) -> None:
+        with self._lock:
+            self._latest[observation.collection] = observation
+
+    def describe(self) -> Iterable[Metric]:
+        return list(self._families([]))
+
+    def collect(self) -> Iterable[Metric]:
+        with self._lock:
+            latest = sorted(self._latest.values(), key=lambda o: o.collection)
+        return self._families(latest)
+
+    @staticmethod
+    def _families(observations: list[MigrationObservation]) -> Iterator[Metric]:
+        def gauge(name: str, help_: str) -> GaugeMetricFamily:
+            return GaugeMetricFamily(name, help_, labels=("collection",))
+
+        records = gauge(
+            "driftwatch_migration_records",
+            "Records of blue the migration copies (those with text).",
+        )
+        done = gauge(
+            "driftwatch_migration_done_records", "Records whose green copy matches blue's text."
+        )
+        missing = gauge("driftwatch_migration_missing_records", "Records of blue not in green yet.")
+        stale = gauge(
+            "driftwatch_migration_stale_records",
+            "Records whose green copy is older than blue's current text.",
+        )
+        progress = gauge("driftwatch_migration_progress_ratio", "Done records / records.")
+        consistency = gauge(
+            "driftwatch_migration_green_consistency_ratio",
+            "Share of sampled green records the candidate embedder reproduces.",
+        )
+        ready = gauge(
+            "driftwatch_migration_cutover_ready", "1 if the cutover gate would allow it now."
+        )
+        cut_over = gauge(
+            "driftwatch_migration_cut_over", "1 after a cutover: green is what is monitored."
+        )
+        observed = gauge(
+            "driftwatch_migration_last_observed_timestamp_seconds",
+            "When the daemon last measured the migration.",
+        )
+        for o in observations:
+            lv = [o.collection]
+            records.add_metric(lv, o.total)
+            done.add_metric(lv, o.done)
+            missing.add_metric(lv, o.missing)
+            stale.add_metric(lv, o.stale)
+            progress.add_metric(lv, o.done / o.total if o.total else 1.0)
+            if o.green_consistency is not None:
+                consistency.add_metric(lv, o.green_consistency)
+            ready.add_metric(lv, 1.0 if o.cutover_ready else 0.0)
+            cut_over.add_metric(lv, 1.0 if o.cut_over else 0.0)
+            observed.add_metric(lv, o.observed_at)
+        yield from (records, done, missing, stale, progress, consistency, ready, cut_over, observed)
 
 
 class DriftwatchMetrics:
@@ -332,6 +327,8 @@ class DriftwatchMetrics:
         self.deprecations = DeprecationCollector()
         registry.register(self.results)
         registry.register(self.deprecations)
+        self.migrations = MigrationCollector()
+        registry.register(self.migrations)
 
         self.build_info = Info("driftwatch_build", "driftwatch version.", registry=registry)
         self.build_info.info({"version": __version__})
@@ -339,6 +336,18 @@ class DriftwatchMetrics:
             "driftwatch_check_runs",
             "Check runs by outcome.",
             ("collection", "check", "status"),
+            registry=registry,
+        )
+        self.embedded_texts = Counter(
+            "driftwatch_embedded_texts",
+            "Texts driftwatch's checks sent to the collection's embedder (monitoring's own cost).",
+            ("collection", "check"),
+            registry=registry,
+        )
+        self.embedded_tokens = Counter(
+            "driftwatch_embedded_tokens",
+            "Tokens of the texts driftwatch's checks embedded (provider-reported or tokenizer).",
+            ("collection", "check"),
             registry=registry,
         )
         self.baseline_timestamp = Gauge(
@@ -355,7 +364,20 @@ class DriftwatchMetrics:
         )
         self.state_db_up = Gauge(
             "driftwatch_state_db_up",
-            "1 if the last write to the state database succeeded.",
+            "1 if the state database is open and writes succeed (0 from a failed write "
+            "until writes have succeeded for a minute).",
+            registry=registry,
+        )
+        self.store_up = Gauge(
+            "driftwatch_store_up",
+            "1 if the vector store answered the latest check run, 0 if it was unreachable.",
+            ("store",),
+            registry=registry,
+        )
+        self.collection_info = Gauge(
+            "driftwatch_collection_info",
+            "Always 1: the store each watched collection lives in (joins store_up to checks).",
+            ("collection", "store"),
             registry=registry,
         )
 
@@ -423,6 +445,12 @@ class DriftwatchMetrics:
     def record_result(self, result: CheckResult) -> None:
         self.results.update(result)
         self.check_runs.labels(result.collection, result.check, result.status).inc()
+        # Embedding work the check asked for (runner: embedders/counting.py).
+        texts, tokens = result.detail.get("embedded_texts"), result.detail.get("embedded_tokens")
+        if isinstance(texts, int) and texts > 0:
+            self.embedded_texts.labels(result.collection, result.check).inc(texts)
+        if isinstance(tokens, int) and tokens > 0:
+            self.embedded_tokens.labels(result.collection, result.check).inc(tokens)
 
     def record_baseline(self, collection: str, model: str, created_at: float) -> None:
         # One active baseline per collection: drop the previous model's info series.

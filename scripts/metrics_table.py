@@ -8,12 +8,8 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry
 from prometheus_client.metrics import MetricWrapperBase
 
-from driftwatch.metrics import (
-    EVIDENCE,
-    LABELLED_EVIDENCE,
-    DriftwatchMetrics,
-    described_families,
-)
+from driftwatch.checks.registry import CHECKS
+from driftwatch.metrics import DriftwatchMetrics, described_families
 
 
 def rows() -> list[tuple[str, str, str, str]]:
@@ -35,21 +31,21 @@ def rows() -> list[tuple[str, str, str, str]]:
 
 
 def labels_of(name: str, metrics: DriftwatchMetrics) -> str:
-    """Label names: from the metric object, or from the tables that drive the collectors."""
+    """Label names: from the metric object, or from the check specs' evidence."""
     for attr in vars(metrics).values():
         if isinstance(attr, MetricWrapperBase) and name.startswith(attr._name):
             suffix = name.removeprefix(attr._name)
             if suffix in ("", "_total", "_info"):
                 return ", ".join(attr._labelnames)
-    for _, metric, _, extra, _ in LABELLED_EVIDENCE.values():
-        if metric == name:
-            return ", ".join(("collection", *extra))
+    for ev in (ev for spec in CHECKS.values() for ev in spec.evidence):
+        if ev.metric == name:
+            return ", ".join(("collection", *ev.labels))
     if name.startswith("driftwatch_check_"):
         return "collection, check"
-    if any(ev.metric == name for by_key in EVIDENCE.values() for ev in by_key.values()):
-        return "collection"
     if name.startswith("driftwatch_model_"):
         return "model, provider"
+    if name.startswith("driftwatch_migration_"):
+        return "collection"
     return ""
 
 

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from driftwatch import demo
 from driftwatch.config import load_config
+from tests.support.chroma_server import chroma_server  # noqa: F401 (the `chroma run` fixture)
 from tests.support.demo import SEED_RECORDS, demo_config, write_config
 
 pytest_plugins = ["tests.support.state"]
@@ -36,6 +37,12 @@ def _restore_logging() -> Iterator[None]:
     stderr in tests); put it back so later tests' threads do not log to a closed one."""
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
+    # The CLI also quietens these (driftwatch.logs); tests of their log lines need them back.
+    noisy = ("httpx", "httpcore", "apscheduler", "chromadb", "urllib3", "alembic")
+    quiet = [logging.getLogger(name) for name in noisy]
+    levels = [logger.level for logger in quiet]
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+    for logger, old in zip(quiet, levels, strict=True):
+        logger.setLevel(old)

@@ -10,6 +10,7 @@ import pytest
 from driftwatch.config import (
     ChromaStoreConfig,
     OpenAIEmbedderConfig,
+    config_warnings,
     load_config,
     parse_config,
     parse_duration,
@@ -105,7 +106,9 @@ collections:
     assert any(p.startswith("embedders.other:") for p in problems)
     assert any(p.startswith("stores.local:") and "exactly one" in p for p in problems)
     assert "collections[0].schedule.probe: invalid duration '5x'" in joined
-    assert len(problems) >= 5
+    # Unknown references are listed in the same pass as the field errors.
+    assert "collections[0].store: unknown store 'missing' (known: local)" in joined
+    assert len(problems) >= 6
 
 
 def test_unknown_references_are_named(tmp_path: Path) -> None:
@@ -200,3 +203,85 @@ def test_demo_config_is_valid() -> None:
     cfg = load_config(demo, env={})
     assert cfg.collections[0].name == "python-docs"
     assert cfg.listen == "127.0.0.1:9464"
+
+
+def test_zero_jitter_is_valid_but_zero_intervals_are_not() -> None:
+    cfg = parse_config(_one_collection(schedule={"jitter": "0s", "probe": "1m"}), env={})
+    assert cfg.collections[0].schedule.jitter == timedelta(0)
+    with pytest.raises(ConfigError, match=r"collections\[0\]\.schedule\.probe: invalid"):
+        parse_config(_one_collection(schedule={"probe": "0s"}), env={})
+
+
+@pytest.mark.parametrize(
+    "url", ["hooks.slack.com/services/T/B/SECRETPART", "ftp://x/SECRETPART", "SECRETPART"]
+)
+def test_webhook_url_must_be_an_absolute_http_url(url: str) -> None:
+    data = _one_collection()
+    data["alerts"] = {"slack": {"webhook_url": url}}
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, env={})
+    assert "alerts.slack.webhook_url: must be an absolute http(s) URL" in str(info.value)
+    assert "SECRETPART" not in str(info.value)
+
+
+def test_no_collections_is_valid_with_a_warning() -> None:
+    cfg = parse_config({"collections": []}, env={})
+    assert config_warnings(cfg) == ["collections: none configured; the daemon will watch nothing"]
+    assert config_warnings(parse_config(_one_collection(), env={})) == []
+
+
+def _one_collection(**coll: object) -> dict[str, object]:
+    return {
+        "embedders": {"live": {"kind": "onnx", "model": "m"}},
+        "stores": {"local": {"kind": "chroma", "url": "http://127.0.0.1:1"}},
+        "collections": [{"store": "local", "name": "docs", "embedder": "live", **coll}],
+    }
+
+
+def test_embedded_chroma_warns_that_a_live_application_needs_the_server() -> None:
+    data = _one_collection()
+    data["stores"] = {"local": {"kind": "chroma", "path": "./chroma"}}
+    (warning,) = config_warnings(parse_config(data, env={}))
+    assert warning.startswith("stores.local.path: embedded Chroma is for a directory no other")
+    assert "Chroma server (url:)" in warning
+
+
+# --- pgvector and qdrant stores, store-specific collection keys ----------------
+
+
+def test_pgvector_store_and_collection_options() -> None:
+    data = _one_collection(
+        name="public.documents",
+        columns={"vector": "emb", "metadata": None},
+        model_column="model",
+    )
+    data["stores"] = {
+        "pg": {
+            "kind": "pgvector",
+            "url": "postgresql://app@db:5432/rag",
+            "password": "${PG_PASSWORD}",
+        }
+    }
+    data["collections"][0]["store"] = "pg"  # type: ignore[index]
+    cfg = parse_config(data, env={"PG_PASSWORD": "pg-s3cret-value"})
+    store = cfg.stores["pg"]
+    assert store.kind == "pgvector" and "pg-s3cret-value" not in repr(cfg)
+    options = cfg.collections[0].options()
+    assert dict(options.columns) == {"id": "id", "vector": "emb", "text": "content"}
+    assert options.model_column == "model" and options.version_column is None
+    assert options.layout == "table" and options.model_key == "embedding_model"
+
+
+def test_store_kinds_report_their_own_problems() -> None:
+    data = _one_collection(layout="llama")
+    data["stores"] = {
+        "pg": {"kind": "pgvector", "url": "mysql://x@y/z"},
+        "qd": {"kind": "qdrant", "url": "http://q:6333", "path": "./q"},
+        "local": {"kind": "chroma", "url": "http://127.0.0.1:1"},
+    }
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, env={})
+    problems = "\n".join(info.value.problems)
+    assert "stores.pg.url: url must start with postgresql://" in problems
+    assert "stores.qd: give exactly one of 'path' (local mode) or 'url' (server)" in problems
+    assert "collections[0].layout:" in problems

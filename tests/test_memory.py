@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from driftwatch.memory import release_free_memory
@@ -19,3 +22,15 @@ def test_freed_heap_memory_goes_back_to_the_os() -> None:
     before = rss_kib()
     assert release_free_memory() is True  # this machine runs glibc
     assert rss_kib() < before - 50_000
+
+
+def test_arenas_are_capped_in_a_fresh_process_unless_the_operator_chose() -> None:
+    code = "from driftwatch.memory import limit_malloc_arenas; print(limit_malloc_arenas())"
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    answers = [
+        subprocess.run(
+            [sys.executable, "-c", code], env=extra, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for extra in (env, env | {"MALLOC_ARENA_MAX": "4"})
+    ]
+    assert answers == ["True", "False"]

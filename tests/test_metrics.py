@@ -85,7 +85,8 @@ def test_check_results_exposition_matches_golden() -> None:
 
 def test_deprecations_exposition_matches_golden() -> None:
     registry = CollectorRegistry()
-    collector = DeprecationCollector()
+    # 90 days before the shutdown below: the countdown is computed at scrape time.
+    collector = DeprecationCollector(clock=lambda: 1793318400.0 - 90 * 86400)
     registry.register(collector)
     collector.update(
         [

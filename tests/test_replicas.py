@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import time
+import uuid
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
-from rich.console import Console
 from sqlalchemy import select
 
-from driftwatch import demo
 from driftwatch.config import load_config
 from driftwatch.daemon import Daemon
 from driftwatch.state.db import open_state
 from driftwatch.state.models import CheckResultRow
-from tests.support.chroma_server import free_port
+from tests.support.chroma_server import ChromaServer, free_port
 from tests.support.demo import demo_config, write_config
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -24,12 +25,26 @@ RUN_FOR_S = 7.0
 RECORDS = 40
 
 
-def test_replicas_run_each_check_once_per_interval(tmp_path: Path, pg_database: str) -> None:
-    seed = write_config(tmp_path, demo_config(tmp_path), "seed.yaml")
-    demo.seed(load_config(seed), Console(quiet=True), limit=RECORDS)
+def _on_server(config: dict[str, Any], server: ChromaServer, name: str) -> dict[str, Any]:
+    # Replicas watch a live store through its server: an embedded directory is
+    # single-process.
+    config["stores"]["demo"] = {"kind": "chroma", "url": server.url}
+    config["collections"][0]["name"] = name
+    return config
+
+
+def test_replicas_run_each_check_once_per_interval(
+    tmp_path: Path, pg_database: str, chroma_server: ChromaServer
+) -> None:
+    name = f"replicas-{uuid.uuid4().hex[:8]}"
+    # version_mix reads tags only: real vectors would add nothing here.
+    tags = {"embedding_model": "all-MiniLM-L6-v2", "embedding_version": "1"}
+    vectors = np.random.default_rng(0).normal(size=(RECORDS, 384))
+    chroma_server.create_collection(name, vectors, metadatas=[tags] * RECORDS)
     daemons = []
     for replica in ("a", "b"):
         config = demo_config(tmp_path, state_url=pg_database, listen=f"127.0.0.1:{free_port()}")
+        config = _on_server(config, chroma_server, name)
         config["collections"][0]["checks"] = ["version_mix"]
         config["collections"][0]["schedule"] = {"version_mix": f"{INTERVAL_S}s", "jitter": "0.5s"}
         daemons.append(Daemon(load_config(write_config(tmp_path, config, f"{replica}.yaml"))))
@@ -52,7 +67,7 @@ def test_replicas_run_each_check_once_per_interval(tmp_path: Path, pg_database: 
     local = [
         d.registry.get_sample_value(
             "driftwatch_check_runs_total",
-            {"collection": "python-docs", "check": "version_mix", "status": "ok"},
+            {"collection": name, "check": "version_mix", "status": "ok"},
         )
         or 0
         for d in daemons
@@ -68,7 +83,7 @@ def test_replicas_run_each_check_once_per_interval(tmp_path: Path, pg_database: 
         assert (
             daemon.registry.get_sample_value(
                 "driftwatch_collection_documents",
-                {"collection": "python-docs", "model": "all-MiniLM-L6-v2", "version": "1"},
+                {"collection": name, "model": "all-MiniLM-L6-v2", "version": "1"},
             )
             == RECORDS
         )

@@ -90,6 +90,9 @@ class CanaryBaseline:
     query: str
     ids: list[str]
     scores: list[float]
+    # The query's vector from the baseline's model: completes a baseline captured on an
+    # empty collection (checks.baseline). None in baselines older than that.
+    vector: list[float] | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,10 @@ class Baseline:
     canaries: list[CanaryBaseline]
     scores: list[float]  # canary similarity scores: the reference window
     id: int | None = None
+    # The population check's reference: a uniform sample of stored vectors (float32,
+    # unit rows) and their model tags, captured with the baseline. None in older ones.
+    reference_vectors: np.ndarray | None = None
+    reference_tags: list[str] | None = None
 
 
 @dataclass
@@ -145,3 +152,52 @@ class CheckContext:
 
 
 CheckFunction = Callable[[CheckContext], CheckResult]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A number from ``CheckResult.detail`` exported as its own gauge (metrics.py renders it).
+
+    Plain evidence reads ``detail[key]`` (labels: collection). With ``labels``,
+    ``detail[key]`` is a list of rows and each row is one series: the label values
+    are the row's values under those names (missing: ``UNTAGGED``), the number is
+    ``row[value_key]``. Keys absent or None in a run's detail are not exported.
+    """
+
+    key: str
+    metric: str
+    help: str
+    labels: tuple[str, ...] = ()
+    value_key: str = "value"
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """Everything driftwatch knows about one check, in one place.
+
+    The runner, the daemon's scheduler, metrics.py, the Slack notifier and the
+    state layer read these fields; none of them names a check.
+
+    ``alerts`` lists the alert rules built on the check: the first fires on
+    "drift" (and on "warning" when there is no second), the second, if given,
+    on "warning". ``provides_scores`` names the detail key whose numbers feed
+    the score window that checks with ``needs_scores`` judge (recent runs are
+    read back from the state DB; this cycle's are handed over directly).
+    """
+
+    name: str
+    function: CheckFunction
+    schedule: str  # ScheduleConfig field: "probe" | "version_mix" | ...
+    needs_baseline: bool = False
+    evidence: tuple[Evidence, ...] = ()
+    alerts: tuple[str, ...] = ()
+    provides_scores: str | None = None
+    needs_scores: bool = False
+
+    def alert_for(self, status: str) -> str | None:
+        """The alert (and runbook section) that ``status`` of this check fires, if any."""
+        if not self.alerts or status not in ("drift", "warning"):
+            return None
+        if status == "warning" and len(self.alerts) > 1:
+            return self.alerts[1]
+        return self.alerts[0]

@@ -41,6 +41,8 @@ from statistics import fmean
 from typing import Any
 
 from driftwatch.checks.base import CanaryBaseline, CheckContext, CheckResult
+from driftwatch.checks.baseline import incomplete_reason
+from driftwatch.checks.dimensions import settle_dimensions
 from driftwatch.config import CanaryConfig
 from driftwatch.stats.ranking import (
     overlap_at_k,
@@ -64,25 +66,20 @@ def check_canary(ctx: CheckContext) -> CheckResult:
     th = coll.thresholds
     if not coll.canaries:
         return ctx.result("unavailable", f"no canaries configured for collection {coll.name!r}")
-    queries = [c.query for c in coll.canaries]
-    vectors = ctx.embedder.embed(queries)
-    # The baseline's dimension is the collection's (capture refuses a mismatch), and
-    # reading it from there spares a store round trip on every probe.
-    base = ctx.baseline
-    stored_dim = base.dimension if base and base.dimension else ctx.store.dimension()
-    if stored_dim is None:
+    dims = settle_dimensions(ctx)
+    if dims.stored is None:
         return ctx.result(
             "unavailable", f"collection {coll.name!r} is empty: canaries find nothing"
         )
-    if vectors.shape[1] != stored_dim:
+    if dims.mismatch:
         return ctx.result(
             "drift",
-            f"canary queries cannot run: live embedder {ctx.embedder.model!r} produces "
-            f"{vectors.shape[1]}-d vectors, collection {coll.name!r} stores {stored_dim}-d",
+            f"canary queries cannot run: {dims.describe()}",
             value=0.0,
             threshold=th.canary_min_overlap,
             scores=[],
         )
+    vectors = ctx.embedder.embed([c.query for c in coll.canaries])
     hits = ctx.store.query(vectors, coll.top_k)
     if not any(h.ids for h in hits):
         return ctx.result(
@@ -101,6 +98,8 @@ def check_canary(ctx: CheckContext) -> CheckResult:
     value = overlap if overlap is not None else recall
     threshold = th.canary_min_overlap if overlap is not None else th.canary_min_recall
     facts = _facts(detail)
+    if ctx.baseline is not None and (reason := incomplete_reason(ctx.baseline, coll)):
+        facts += f" ({reason})"
     n = len(coll.canaries)
     if recall_lost or (ids_disagree and similarity_fell):
         why = (
@@ -140,7 +139,7 @@ def _evidence(
             recalls.append(recall_at_k(hit.ids, canary.expect, k))
             rrs.append(reciprocal_rank(hit.ids, canary.expect))
         base = baseline.get(canary.query)
-        if base is None:
+        if base is None or not base.ids:  # an incomplete baseline found nothing for it
             continue
         overlaps.append(overlap_at_k(base.ids, hit.ids, k))
         rbos.append(rank_biased_overlap(base.ids, hit.ids, RBO_P))

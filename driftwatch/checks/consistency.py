@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from driftwatch.checks.base import UNTAGGED, CheckContext, CheckResult, metadata_tag
+from driftwatch.checks.dimensions import settle_dimensions
 from driftwatch.stats.proportion import wilson_interval
 from driftwatch.stats.similarity import cosine_rows
 
@@ -59,19 +60,19 @@ def check_consistency(ctx: CheckContext) -> CheckResult:
             sampled=0,
             skipped=skipped,
         )
-    stored = np.stack([np.asarray(r.embedding, dtype=np.float32) for r in usable])
-    live = ctx.embedder.embed([r.document or "" for r in usable])
-    if live.shape[1] != stored.shape[1]:
+    dims = settle_dimensions(ctx, use_baseline=False)  # before re-embedding the sample
+    if dims.mismatch:
         return ctx.result(
             "drift",
-            f"live embedder {ctx.embedder.model!r} produces {live.shape[1]}-d vectors, "
-            f"stored vectors are {stored.shape[1]}-d: no stored record can match",
+            f"{dims.describe()}: no stored record can match",
             value=0.0,
             threshold=th.consistency_min_ratio,
             sampled=len(usable),
             skipped=skipped,
             stale_estimate=total,
         )
+    stored = np.stack([np.asarray(r.embedding, dtype=np.float32) for r in usable])
+    live = ctx.embedder.embed([r.document or "" for r in usable])
     matched = cosine_rows(stored, live) >= th.consistency_match
     share = wilson_interval(int(matched.sum()), len(usable))
     stale = round((1 - share.ratio) * total)

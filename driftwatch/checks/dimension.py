@@ -10,31 +10,22 @@ stored dimension: "unavailable".
 from __future__ import annotations
 
 from driftwatch.checks.base import CheckContext, CheckResult
-
-# Embedded to learn the live dimension; any short text does.
-PROBE_TEXT = "dimension probe"
+from driftwatch.checks.dimensions import settle_dimensions
 
 
 def check_dimension(ctx: CheckContext) -> CheckResult:
     coll = ctx.collection
-    stored = ctx.store.dimension()
-    if stored is None:
+    if ctx.store.dimension() is None:
         return ctx.result(
             "unavailable",
             f"collection {coll.name!r} is empty: no stored vectors to compare dimensions with",
         )
-    vectors = ctx.embedder.embed([PROBE_TEXT])
-    live = int(vectors.shape[1])
+    # The store's own dimension, not the baseline's: this check is the ground truth.
+    dims = settle_dimensions(ctx, use_baseline=False)
+    live, stored = dims.live, dims.stored
     detail = {"embedder_dimension": live, "collection_dimension": stored}
-    if live != stored:
-        return ctx.result(
-            "drift",
-            f"live embedder {ctx.embedder.model!r} produces {live}-d vectors, "
-            f"collection {coll.name!r} stores {stored}-d vectors",
-            value=live,
-            threshold=stored,
-            **detail,
-        )
+    if dims.mismatch:
+        return ctx.result("drift", dims.describe(), value=live, threshold=stored, **detail)
     return ctx.result(
         "ok",
         f"live embedder and collection both use {live}-d vectors",

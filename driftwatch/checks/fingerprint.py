@@ -14,6 +14,10 @@ Verdicts (value = mean cosine, thresholds in ``ThresholdsConfig``):
 - drift, "replaced": mean cosine < ``fingerprint_replaced``, or the dimension
   differs from the baseline's — a different model.
 
+The reported threshold is the one that decided: ``fingerprint_replaced`` for
+drift, ``fingerprint_identical`` for ok and warning (those verdicts compare
+every text with it), so a table row never shows 0.8 beside ">= 0.9999".
+
 Calibration (40 built-in texts; ``benchmarks/detection.py`` re-measures it):
 
 =================================================== ======== ========
@@ -39,6 +43,7 @@ from importlib.resources import files
 import numpy as np
 
 from driftwatch.checks.base import CheckContext, CheckResult
+from driftwatch.checks.dimensions import live_dimension
 from driftwatch.config import CollectionConfig
 from driftwatch.stats.similarity import cosine_rows
 
@@ -69,9 +74,8 @@ def check_fingerprint(ctx: CheckContext) -> CheckResult:
             f"no baseline captured for collection {coll.name!r} yet (run driftwatch baseline)",
         )
     texts: Sequence[str] = base.fingerprint_texts
-    live = ctx.embedder.embed(list(texts))
     base_dim = int(base.fingerprint_vectors.shape[1])
-    live_dim = int(live.shape[1])
+    live_dim = live_dimension(ctx.embedder)  # before embedding the texts
     if live_dim != base_dim:
         return ctx.result(
             "drift",
@@ -83,6 +87,7 @@ def check_fingerprint(ctx: CheckContext) -> CheckResult:
             baseline_dimension=base_dim,
             texts=len(texts),
         )
+    live = ctx.embedder.embed(list(texts))
     cosines = cosine_rows(base.fingerprint_vectors, live)
     worst = int(np.argmin(cosines))
     cos_min, cos_mean = float(cosines[worst]), float(cosines.mean())
@@ -112,7 +117,7 @@ def check_fingerprint(ctx: CheckContext) -> CheckResult:
             f"embedder changed slightly: {changed} of {len(texts)} fingerprint texts moved "
             f"(min cosine {cos_min:.4f}, mean {cos_mean:.4f}) {vs}; same model, other build?",
             value=cos_mean,
-            threshold=th.fingerprint_replaced,
+            threshold=th.fingerprint_identical,
             **detail,
         )
     return ctx.result(
@@ -120,6 +125,6 @@ def check_fingerprint(ctx: CheckContext) -> CheckResult:
         f"embedder identical to baseline: all {len(texts)} fingerprint texts have cosine "
         f">= {th.fingerprint_identical} (min {cos_min:.6f})",
         value=cos_mean,
-        threshold=th.fingerprint_replaced,
+        threshold=th.fingerprint_identical,
         **detail,
     )

@@ -13,8 +13,12 @@ canary run at capture time. Three statistics are exported:
 
 A verdict needs both samples to hold >= ``score_min_samples`` scores
 ("unavailable: window has 12 of 50 scores" until then). Drift when PSI >=
-``score_psi`` and the KS p-value < ``score_ks_pvalue`` (a large shift that is
-also unlikely by chance); warning when only one of the two holds.
+``score_psi`` and the KS p-value < alpha (a large shift that is also unlikely
+by chance); warning when only one of the two holds. alpha is
+``thresholds.score_ks_pvalue`` when set, else calibrated: ``schedule.probe`` /
+``thresholds.expected_time_between_false_alarms`` (5 min / 1 year = 9.5e-6,
+``stats.calibration``). Drift needs both conditions, so the KS test alone
+bounds its false alarms; no Bonferroni share is needed.
 
 Because the window is made of several probes, a sudden change shows here
 gradually (a model swap moves 1/``score_window`` of the window per probe);
@@ -25,6 +29,8 @@ check catches slow movements they tolerate one probe at a time.
 from __future__ import annotations
 
 from driftwatch.checks.base import CheckContext, CheckResult, Status
+from driftwatch.checks.baseline import incomplete_reason
+from driftwatch.stats.calibration import calibrate
 from driftwatch.stats.distribution import ks_test, psi, wasserstein
 
 PSI_BINS = 10
@@ -41,10 +47,11 @@ def check_score_distribution(ctx: CheckContext) -> CheckResult:
     reference, recent = list(ctx.baseline.scores), list(ctx.recent_scores)
     need = th.score_min_samples
     if len(reference) < need:
+        # An incomplete baseline is the cause to name, not the number of canaries.
+        why = incomplete_reason(ctx.baseline, coll) or ("configure more canaries or a larger top_k")
         return ctx.result(
             "unavailable",
-            f"baseline has {len(reference)} of {need} canary scores needed for a verdict "
-            "(configure more canaries or a larger top_k)",
+            f"baseline has {len(reference)} of {need} canary scores needed for a verdict: {why}",
             baseline_samples=len(reference),
             window_samples=len(recent),
         )
@@ -67,14 +74,19 @@ def check_score_distribution(ctx: CheckContext) -> CheckResult:
         "window_samples": len(recent),
         "baseline_samples": len(reference),
     }
+    alpha = th.score_ks_pvalue
+    if alpha is None:
+        alpha = calibrate(coll.schedule.probe, th.expected_time_between_false_alarms).alpha
+    detail["alpha"] = alpha
     facts = (
-        f"PSI {pop.statistic:.3f}, KS {ks.statistic:.3f} (p={ks.pvalue:.2g}), "
+        f"PSI {pop.statistic:.3f}, KS {ks.statistic:.3f} (p={ks.pvalue:.2g}, alarm at "
+        f"p < {alpha:.2g}), "
         f"Wasserstein {emd.statistic:.3f} over {len(recent)} recent vs "
         f"{len(reference)} baseline scores"
     )
     status: Status
     shifted = pop.statistic >= th.score_psi
-    significant = ks.pvalue < th.score_ks_pvalue
+    significant = ks.pvalue < alpha
     if shifted and significant:
         status, what = "drift", "canary scores are distributed differently from the baseline"
     elif shifted or significant:

@@ -15,19 +15,50 @@ per (model tag, version tag). Verdicts, worst first:
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 from driftwatch.checks.base import UNTAGGED, CheckContext, CheckResult, metadata_tag
+
+VERSION_MIX = "version_mix"
+
+
+def tagged_models(detail: Mapping[str, Any] | None) -> list[str]:
+    """The model tags a stored version-mix result counted records for (untagged left out).
+
+    The feed watcher reads it to learn which models a collection's data was
+    embedded with; the ``documents`` rows are this check's format, so they are
+    parsed here and nowhere else.
+    """
+    models: list[str] = []
+    for row in (detail or {}).get("documents") or []:
+        model = row.get("model") if isinstance(row, Mapping) else None
+        if isinstance(model, str) and model and model != UNTAGGED and model not in models:
+            models.append(model)
+    return models
 
 
 def check_version_mix(ctx: CheckContext) -> CheckResult:
     coll = ctx.collection
     counts: Counter[tuple[str | None, str | None]] = Counter()
-    for page in ctx.store.iter_metadata(progress=ctx.progress):
-        for metadata in page:
-            counts[
-                (metadata_tag(metadata, coll.model_key), metadata_tag(metadata, coll.version_key))
-            ] += 1
+    # The store counts by itself where it can (SQL GROUP BY, Qdrant count by
+    # filter), by the collection's model/version keys; else every record's
+    # metadata is paged through.
+    native = ctx.store.tag_counts()
+    if native is not None:
+        counts.update(native)
+        if ctx.progress is not None:
+            done = sum(native.values())
+            ctx.progress(done, done)
+    else:
+        for page in ctx.store.iter_metadata(progress=ctx.progress):
+            for metadata in page:
+                counts[
+                    (
+                        metadata_tag(metadata, coll.model_key),
+                        metadata_tag(metadata, coll.version_key),
+                    )
+                ] += 1
 
     total = sum(counts.values())
     dimension = ctx.store.dimension() if total else None

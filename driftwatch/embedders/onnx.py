@@ -272,5 +272,9 @@ class OnnxEmbedder:
             batches.append(current)
         return batches
 
+    def token_counts(self, texts: Sequence[str]) -> list[int]:
+        """Tokens the model would see per text (after truncation): migrate plan's estimate."""
+        return self._runtime.token_counts(texts)
+
     def close(self) -> None:
         """Nothing to release; onnxruntime frees the session with the last reference."""

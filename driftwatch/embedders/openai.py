@@ -29,9 +29,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -40,6 +38,7 @@ import numpy as np
 from driftwatch.config import OpenAIEmbedderConfig
 from driftwatch.errors import EmbedderResponseError, EmbedderUnavailable
 from driftwatch.redact import redact_url
+from driftwatch.retry import backoff_seconds, retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -48,38 +47,6 @@ MAX_BACKOFF_S = 30.0
 # that is waiting should fail within its cycle rather than hang.
 MAX_RETRY_AFTER_S = 120.0
 _MAX_MESSAGE_CHARS = 300
-
-
-def retry_after_seconds(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
-    """Seconds a server asked us to wait, from ``retry-after-ms`` or ``Retry-After``.
-
-    ``headers`` must look up names case-insensitively (``httpx.Headers`` does).
-    ``Retry-After`` may be seconds or an HTTP date; unusable values give None.
-    """
-    millis = headers.get("retry-after-ms")
-    if millis is not None:
-        try:
-            seconds = float(millis) / 1000
-        except ValueError:
-            seconds = -1.0
-        if 0 <= seconds < float("inf"):
-            return min(seconds, MAX_RETRY_AFTER_S)
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-    if not 0 <= seconds < float("inf"):
-        return None
-    return min(seconds, MAX_RETRY_AFTER_S)
 
 
 def _retryable(status: int) -> bool:
@@ -114,6 +81,9 @@ class OpenAIEmbedder:
         self._owns_client = client is None
         self._client = client if client is not None else httpx.Client()
         self._rng = rng or random.Random()
+        # Sum of the ``usage.prompt_tokens`` the endpoint reported (migrate plan checks
+        # its token estimate against it); exact when one thread embeds at a time.
+        self.reported_tokens = 0
 
     @property
     def model(self) -> str:
@@ -165,7 +135,7 @@ class OpenAIEmbedder:
                 problem = f"HTTP {response.status_code}: {self._server_message(response)}"
                 if not _retryable(response.status_code):
                     raise EmbedderResponseError(f"{self._where} rejected the request: {problem}")
-                retry_after = retry_after_seconds(response.headers)
+                retry_after = retry_after_seconds(response.headers, MAX_RETRY_AFTER_S)
             if attempt == attempts:
                 break
             delay = retry_after if retry_after is not None else self._backoff(attempt)
@@ -181,9 +151,8 @@ class OpenAIEmbedder:
         raise EmbedderUnavailable(f"{self._where} failed {attempts} time(s), last: {problem}")
 
     def _backoff(self, attempt: int) -> float:
-        """Exponential, capped, with "equal jitter": between half and all of the step."""
-        step = min(MAX_BACKOFF_S, self._cfg.retry_backoff.total_seconds() * 2.0 ** (attempt - 1))
-        return step * self._rng.uniform(0.5, 1.0)
+        base = self._cfg.retry_backoff.total_seconds()
+        return backoff_seconds(attempt, base, MAX_BACKOFF_S, self._rng.random())
 
     def _timeout_problem(self, exc: httpx.TimeoutException) -> str:
         if isinstance(exc, httpx.ConnectTimeout):
@@ -214,6 +183,10 @@ class OpenAIEmbedder:
         except ValueError as exc:
             raise self._bad(f"invalid JSON ({exc})") from None
         data = doc.get("data") if isinstance(doc, dict) else None
+        usage = doc.get("usage") if isinstance(doc, dict) else None
+        tokens = usage.get("prompt_tokens") if isinstance(usage, dict) else None
+        if type(tokens) is int and tokens >= 0:
+            self.reported_tokens += tokens
         if not isinstance(data, list):
             raise self._bad("JSON without a 'data' list")
         if len(data) != count:

@@ -7,9 +7,10 @@ Providers write dates every which way; these forms are recognised::
 
 A yearless date takes its year from the entry's own date (the ``reference``);
 if that puts it more than ``YEARLESS_PAST_DAYS`` before the entry, it means
-next year's. Each date is classified by the nearest retirement phrase in the
-same clause, preferring a phrase before the date ("will be retired on June 14")
-over one after it ("On October 30, 2025, ... will be discontinued"):
+next year's. Each date is classified by the nearest retirement phrase
+(``feeds.phrases``, the one list) in the same clause, preferring a phrase
+before the date ("will be retired on June 14") over one after it
+("On October 30, 2025, ... will be discontinued"):
 
 - ``deprecated``         deprecated on ...
 - ``shutdown``           shut down / retired / discontinued / no longer available ...
@@ -24,9 +25,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Literal
 
-DateKind = Literal["deprecated", "shutdown", "earliest_shutdown"]
+from driftwatch.feeds.phrases import RETIREMENT_PHRASES, PhraseKind
+
+DateKind = PhraseKind
 
 YEARLESS_PAST_DAYS = 90
 # A phrase further than this from a date (within its clause) does not classify it.
@@ -66,23 +68,6 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("md", re.compile(r"\b" + _MONTH + r"\s+" + _DAY + r"\b(?!\s*,?\s*\d)", re.I)),
 ]
 
-_PHRASES: list[tuple[DateKind, re.Pattern[str]]] = [
-    (
-        "earliest_shutdown",
-        re.compile(r"no (?:earlier|sooner) than|not before|at the earliest", re.I),
-    ),
-    ("deprecated", re.compile(r"\bdeprecat\w*", re.I)),
-    (
-        "shutdown",
-        re.compile(
-            r"\bshut(?:s|ting)?[ -]?down\b|\bretir\w*|\bdiscontinu\w*|\bsunset\w*"
-            r"|\bno longer (?:be )?(?:available|supported|accessible)|\bremov(?:ed|al)\b"
-            r"|\bend[ -]of[ -]life\b|\bEOL\b|\breturning errors\b|\bwill fail\b"
-            r"|\bturned off\b|\bdecommission\w*",
-            re.I,
-        ),
-    ),
-]
 # Clause boundaries: sentence ends, line breaks, table cells, semicolons.
 _BOUNDARY = re.compile(r"[.!?](?:\s|$)|[\n|;]")
 
@@ -181,7 +166,7 @@ def _classify(text: str, start: int, end: int) -> DateKind | None:
     after = _BOUNDARY.search(text, end)
     clause_end = after.start() if after else len(text)
     best: tuple[float, DateKind] | None = None
-    for kind, pattern in _PHRASES:
+    for kind, pattern in RETIREMENT_PHRASES:
         for match in pattern.finditer(text, clause_start, clause_end):
             if match.end() <= start:
                 distance: float = start - match.end()

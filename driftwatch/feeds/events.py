@@ -22,6 +22,8 @@ class DeprecationEvent:
     conflict: bool  # another source gives a different shutdown date
     changed: bool  # an entry edited in place: its dates differ from what was notified
     notice_id: int | None = None  # deprecation_notices row; FeedWatcher.mark_notified uses it
+    replacement: str | None = None  # "migrate to": what the notice recommends instead
+    conflict_detail: str | None = None  # which sources give which shutdown dates
 
     @property
     def fingerprint(self) -> str:

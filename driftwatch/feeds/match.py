@@ -15,8 +15,11 @@ whole words, case-insensitive. An alias that names a family or group ("first-
 generation text embedding models") marks the match ``needs_review``: the
 notice may or may not cover this exact model.
 
-Only entries that speak of retirement count at all (``is_retirement_notice``).
-Pure functions, no I/O.
+Only entries that speak of retirement count at all (``is_retirement_notice``,
+on the one phrase list in ``feeds.phrases``). Each match carries the model's
+role in the notice (``feeds.roles``): only a ``retiring`` model is the
+notice's subject; a ``replacement`` is where users should go. Pure functions,
+no I/O.
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+
+from driftwatch.feeds.phrases import speaks_of_retirement
+from driftwatch.feeds.roles import Role, RoleMap, assign_roles, token_spans
 
 # Removed from the front of ids, repeatedly (``bedrock/us.amazon.titan`` -> ``amazon.titan``).
 PROVIDER_PREFIXES = (
@@ -51,13 +57,6 @@ _PREFIXES = re.compile(
     "^(?:" + "|".join(map(re.escape, PROVIDER_PREFIXES + REGION_PREFIXES)) + ")+(?=.)"
 )
 
-RETIREMENT = re.compile(
-    r"\bdeprecat\w*|\bretir\w*|\bshut(?:s|ting)?[ -]?down\b|\bsunset\w*|\bdiscontinu\w*"
-    r"|\bend[ -]of[ -](?:life|support)\b|\beol\b|\bno longer (?:be )?(?:available|supported)"
-    r"|\b(?:will|to) be removed\b|\blegacy\b|\bstart(?:s)? returning errors\b"
-    r"|\bdecommission\w*",
-    re.I,
-)
 # Words that make an alias a family or group rather than one model's name.
 _GROUP_WORDS = re.compile(
     r"\b(?:models|family|families|generation|series|versions|all|select|older)\b", re.I
@@ -76,12 +75,14 @@ class ModelInUse:
 
 @dataclass(frozen=True)
 class ModelMatch:
-    """A model in use named by a notice."""
+    """A model in use named by a notice, and the part it plays there."""
 
     model: ModelInUse
     matched_as: str  # the id or alias text that matched
     needs_review: bool
     line: str  # the line of the text naming the model (a table row carries its own dates)
+    role: Role = "retiring"
+    replacement: tuple[str, ...] = ()  # where the notice sends users of a retiring model
 
 
 @lru_cache(maxsize=65536)
@@ -119,43 +120,79 @@ def is_group_alias(alias: str) -> bool:
 
 def is_retirement_notice(text: str) -> bool:
     """True when the text speaks of deprecation, retirement or shutdown."""
-    return RETIREMENT.search(text) is not None
+    return speaks_of_retirement(text)
+
+
+_ROLE_RANK: dict[Role, int] = {"retiring": 0, "replacement": 1, "mentioned": 2}
+
+
+@dataclass(frozen=True)
+class _Found:
+    start: int
+    end: int
+    matched_as: str
+    needs_review: bool
 
 
 def match_models(text: str, models: Iterable[ModelInUse]) -> list[ModelMatch]:
-    """The models in use that a retirement notice names; [] for any other text."""
+    """The models in use that a retirement notice names, with their roles; [] otherwise."""
     if not is_retirement_notice(text):
         return []
-    lines = text.splitlines() or [text]
-    tokens_by_line = [{normalise_id(tok) for tok in id_tokens(line)} for line in lines]
+    tokens = [(s, e, normalise_id(tok)) for s, e, tok in token_spans(text)]
     folded = " ".join(text.lower().split())
-    matches = []
+    found = {}
     for model in models:
-        found = _find(model, folded, lines, tokens_by_line)
-        if found is not None:
-            matches.append(found)
-    return matches
+        spans = _find(model, text, folded, tokens)
+        if spans:
+            found[model] = spans
+    if not found:
+        return []
+    roles = assign_roles(text, [(f.start, f.end) for spans in found.values() for f in spans])
+    return [_match(model, spans, text, roles) for model, spans in found.items()]
+
+
+def _match(model: ModelInUse, spans: list[_Found], text: str, roles: RoleMap) -> ModelMatch:
+    """The model's strongest role over all its mentions (retiring before replacement)."""
+    ranked = []
+    for found in spans:
+        mention = roles.at(found.start, found.end)
+        role: Role = mention.role if mention else "mentioned"
+        ranked.append((_ROLE_RANK[role], found.needs_review, found, mention))
+    _, needs_review, best, mention = min(ranked, key=lambda r: (r[0], r[1], r[2].start))
+    role = mention.role if mention else "mentioned"
+    own = normalise_id(model.id)
+    replacement = mention.row_replacements if mention and mention.row_replacements else ()
+    if not replacement and role == "retiring":
+        replacement = tuple(r for r in roles.replacements if normalise_id(r) != own)
+    line_start = text.rfind("\n", 0, best.start) + 1
+    line_end = text.find("\n", best.end)
+    line = text[line_start : line_end if line_end >= 0 else len(text)]
+    return ModelMatch(model, best.matched_as, needs_review, line, role, replacement)
 
 
 def _find(
-    model: ModelInUse, folded: str, lines: list[str], tokens_by_line: list[set[str]]
-) -> ModelMatch | None:
-    """``folded`` is the whole text lower-cased with single spaces (a cheap first test)."""
+    model: ModelInUse, text: str, folded: str, tokens: list[tuple[int, int, str]]
+) -> list[_Found]:
+    """Every place the model is named: by id first; else by aliases (families need review).
+
+    ``folded`` is the whole text lower-cased with single spaces (a cheap first test).
+    """
     wanted = normalise_id(model.id)
-    for line, tokens in zip(lines, tokens_by_line, strict=True):
-        if wanted and wanted in tokens:
-            return ModelMatch(model, model.id, needs_review=False, line=line)
-    review: ModelMatch | None = None
+    by_id = [_Found(s, e, model.id, False) for s, e, tok in tokens if wanted and tok == wanted]
+    if by_id:
+        return by_id
+    exact: list[_Found] = []
+    review: list[_Found] = []
     for alias in model.aliases:
         single = " " not in alias.strip()
         if not single and " ".join(alias.lower().split()) not in folded:
             continue
-        key = normalise_id(alias)
-        for line, tokens in zip(lines, tokens_by_line, strict=True):
-            if not (key in tokens if single else mentions_alias(line, alias)):
-                continue
-            if not is_group_alias(alias):
-                return ModelMatch(model, alias, needs_review=False, line=line)
-            review = review or ModelMatch(model, alias, needs_review=True, line=line)
-            break
-    return review
+        if single:
+            key = normalise_id(alias)
+            spans = [(s, e) for s, e, tok in tokens if key and tok == key]
+        else:
+            pattern = _alias_pattern(alias)
+            spans = [m.span() for m in pattern.finditer(text)] if pattern else []
+        group = is_group_alias(alias)
+        (review if group else exact).extend(_Found(s, e, alias, group) for s, e in spans)
+    return exact or review

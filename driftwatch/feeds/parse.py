@@ -17,17 +17,20 @@ extension (one object or a list)::
                      "earliest_shutdown_on": null}
 
 Its dates are ISO ``YYYY-MM-DD``; one that does not parse is reported in
-``ParsedFeed.problems`` (counted, logged) and the rest of the feed is used.
+``ParsedFeed.problems`` (counted, logged) and the rest of the feed is used. An
+optional ``"replacement"`` (an id or a list of ids) says where to migrate.
+
+A JSON body with a ``models`` list instead of JSON Feed's ``version`` is a
+model-deprecation catalog (the modeldeprecations.dev API format), read by
+``feeds.catalog``.
 """
 
 from __future__ import annotations
 
 import calendar
-import hashlib
 import json
 import re
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
 from xml.etree.ElementTree import ParseError
@@ -36,60 +39,21 @@ import defusedxml.ElementTree as SafeET
 import feedparser
 from defusedxml import DefusedXmlException
 
-from driftwatch.errors import FeedParseError
+from driftwatch.feeds.catalog import is_catalog, parse_catalog
+from driftwatch.feeds.entry import (
+    Entry,
+    FeedParseFailed,
+    ParsedFeed,
+    StructuredNotice,
+    hash_id,
+    iso_date,
+)
+
+__all__ = ["Entry", "FeedParseFailed", "ParsedFeed", "StructuredNotice", "parse_feed"]
 
 _FEED_ROOTS = {"rss", "rdf", "feed"}
 _JSON_FEED_VERSION = "https://jsonfeed.org/version/1"
 EXTENSION_KEY = "_deprecation"
-
-
-class FeedParseFailed(FeedParseError):
-    """A body that is not a usable feed, with the reason label it is counted under."""
-
-    def __init__(self, feed: str, reason: str, detail: str) -> None:
-        super().__init__(f"feed {feed}: {detail}")
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class StructuredNotice:
-    """A model and its dates as a feed states them in data, not prose."""
-
-    model: str
-    provider: str | None = None
-    deprecated_on: date | None = None
-    shutdown_on: date | None = None
-    earliest_shutdown_on: date | None = None
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One feed entry; ``text`` is title plus summary/content with HTML stripped."""
-
-    id: str
-    title: str
-    text: str
-    link: str | None
-    published: datetime | None
-    updated: datetime | None
-    structured: tuple[StructuredNotice, ...] = ()
-
-    @property
-    def announced(self) -> datetime | None:
-        """When the notice was published (the announcement, never the shutdown)."""
-        return self.published or self.updated
-
-    @property
-    def content_hash(self) -> str:
-        """Changes whenever the entry is edited in place."""
-        parts = [self.title, self.text, self.link or "", repr(self.structured)]
-        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class ParsedFeed:
-    entries: tuple[Entry, ...]
-    problems: tuple[str, ...] = field(default=())  # per-entry problems (bad dates)
 
 
 def parse_feed(body: bytes, feed: str, content_type: str | None = None) -> ParsedFeed:
@@ -98,7 +62,10 @@ def parse_feed(body: bytes, feed: str, content_type: str | None = None) -> Parse
     if not head:
         raise FeedParseFailed(feed, "empty", "empty body")
     if head.startswith((b"{", b"[")) or "json" in (content_type or ""):
-        return _parse_json_feed(body, feed)
+        data = _load_json(body, feed)
+        if is_catalog(data):
+            return parse_catalog(data, feed)
+        return _parse_json_feed(data, feed)
     if head.startswith((b"<!doctype html", b"<html")):
         raise FeedParseFailed(feed, "not_a_feed", "got an HTML page instead of a feed")
     _check_xml(body, feed)
@@ -138,7 +105,7 @@ def _parse_xml_feed(body: bytes, feed: str) -> ParsedFeed:
         link = raw.get("link")
         entries.append(
             Entry(
-                id=str(raw.get("id") or link or _hash_id(title, texts)),
+                id=str(raw.get("id") or link or hash_id(title, texts)),
                 title=title,
                 text=_join_text(title, texts),
                 link=str(link) if link else None,
@@ -150,17 +117,25 @@ def _parse_xml_feed(body: bytes, feed: str) -> ParsedFeed:
     return ParsedFeed(tuple(entries))
 
 
-def _parse_json_feed(body: bytes, feed: str) -> ParsedFeed:
+def _load_json(body: bytes, feed: str) -> Any:
     try:
-        data = json.loads(body.decode("utf-8"))
+        return json.loads(body.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise FeedParseFailed(feed, "encoding", f"JSON feed is not UTF-8: {exc}") from None
     except json.JSONDecodeError as exc:
         raise FeedParseFailed(feed, "malformed", f"malformed JSON: {exc}") from None
+
+
+def _parse_json_feed(data: Any, feed: str) -> ParsedFeed:
     if not isinstance(data, dict) or not str(data.get("version", "")).startswith(
         _JSON_FEED_VERSION
     ):
-        raise FeedParseFailed(feed, "not_a_feed", "JSON without a JSON Feed 'version'")
+        raise FeedParseFailed(
+            feed,
+            "not_a_feed",
+            "JSON that is neither a JSON Feed (no 'version') nor a model-deprecation "
+            "catalog (no 'models' list)",
+        )
     items = data.get("items")
     if not isinstance(items, list):
         raise FeedParseFailed(feed, "malformed", "JSON Feed without an 'items' list")
@@ -192,7 +167,7 @@ def _json_entry(item: dict[str, Any], index: int, problems: list[str]) -> Entry:
         if notice is not None:
             structured.append(notice)
     return Entry(
-        id=str(item.get("id") or link or _hash_id(title, texts)),
+        id=str(item.get("id") or link or hash_id(title, texts)),
         title=title,
         text=_join_text(title, texts),
         link=str(link) if link else None,
@@ -207,25 +182,19 @@ def _structured(raw: Any, where: str, problems: list[str]) -> StructuredNotice |
         problems.append(f"{where}: needs a 'model' string")
         return None
     provider = raw.get("provider")
+    replacement = raw.get("replacement")
+    if isinstance(replacement, str):
+        replacement = [replacement]
     return StructuredNotice(
         model=raw["model"],
         provider=str(provider) if provider else None,
-        deprecated_on=_iso_date(raw.get("deprecated_on"), f"{where}.deprecated_on", problems),
-        shutdown_on=_iso_date(raw.get("shutdown_on"), f"{where}.shutdown_on", problems),
-        earliest_shutdown_on=_iso_date(
+        deprecated_on=iso_date(raw.get("deprecated_on"), f"{where}.deprecated_on", problems),
+        shutdown_on=iso_date(raw.get("shutdown_on"), f"{where}.shutdown_on", problems),
+        earliest_shutdown_on=iso_date(
             raw.get("earliest_shutdown_on"), f"{where}.earliest_shutdown_on", problems
         ),
+        replacement=tuple(str(r) for r in replacement or () if isinstance(r, str) and r),
     )
-
-
-def _iso_date(value: Any, where: str, problems: list[str]) -> date | None:
-    if value is None or value == "":
-        return None
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        problems.append(f"{where}: date {str(value)[:40]!r} does not parse (want YYYY-MM-DD)")
-        return None
 
 
 def _iso_datetime(value: Any, where: str, problems: list[str]) -> datetime | None:
@@ -243,10 +212,6 @@ def _struct_time(value: Any) -> datetime | None:
     if not value:
         return None
     return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
-
-
-def _hash_id(title: str, texts: list[str]) -> str:
-    return "sha256:" + hashlib.sha256((title + "".join(texts)).encode()).hexdigest()
 
 
 def _join_text(title: str, texts: list[str]) -> str:

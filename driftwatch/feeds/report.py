@@ -11,13 +11,18 @@
                   "matched_as": "text-embedding-ada-002", "announced": "...",
                   "deprecated_on": null, "shutdown_on": "2024-01-04",
                   "earliest_shutdown_on": null, "days_until_shutdown": -30,
-                  "needs_review": false, "conflict": false}]}
+                  "needs_review": false, "conflict": false,
+                  "replacement": "text-embedding-3-small", "conflict_detail": null}]}
+
+Exit code: 2 when any feed failed (it wins: a blind feed must not hide behind
+a notice), else 1 when a model in use has a notice, else 0.
 
 ``render_report`` prints the same as two rich tables.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any, Literal
@@ -60,6 +65,8 @@ class NoticeView:
     days_until_shutdown: int | None
     needs_review: bool
     conflict: bool
+    replacement: str | None = None  # "migrate to": what the notice recommends instead
+    conflict_detail: str | None = None  # which sources give which shutdown dates
 
     @property
     def effective_shutdown(self) -> date | None:
@@ -75,11 +82,16 @@ class FeedReport:
 
     @property
     def exit_code(self) -> int:
-        """1: a model in use has a notice; 2: no notice but a feed failed; 0: all clear."""
-        if self.notices:
-            return 1
+        """2: a feed failed; else 1: a model in use has a notice; else 0: all clear.
+
+        A failed feed wins over a notice: notices stay recorded and listed either
+        way, but a script that only sees "1, notice" would never learn that a
+        feed went blind and later notices are being missed.
+        """
         if any(f.status == "error" for f in self.feeds):
             return 2
+        if self.notices:
+            return 1
         return 0
 
     def to_json(self) -> dict[str, Any]:
@@ -87,11 +99,12 @@ class FeedReport:
             "generated_at": self.generated_at.isoformat(),
             "exit_code": self.exit_code,
             "feeds": [asdict(f) for f in self.feeds],
-            "notices": [_notice_json(n) for n in self.notices],
+            "notices": [notice_json(n) for n in self.notices],
         }
 
 
-def _notice_json(notice: NoticeView) -> dict[str, Any]:
+def notice_json(notice: NoticeView) -> dict[str, Any]:
+    """One notice as JSON: dates in ISO form."""
     data = asdict(notice)
     for key, value in data.items():
         if isinstance(value, date | datetime):
@@ -126,6 +139,10 @@ def render_report(report: FeedReport, console: Console) -> None:
                 "red" if n.days_until_shutdown is not None and n.days_until_shutdown < 30 else None
             )
             title = n.title + (f" [{', '.join(flags)}]" if flags else "")
+            if n.replacement:
+                title += f"\nmigrate to {n.replacement} (driftwatch migrate plan)"
+            if n.conflict_detail:
+                title += f"\n{n.conflict_detail}"
             if n.link:
                 title += f"\n{n.link}"
             # Feed text is data, not rich markup: "[...]" in a title must print as is.
@@ -157,3 +174,26 @@ def render_report(report: FeedReport, console: Console) -> None:
             style="red" if f.status == "error" else None,
         )
     console.print(feeds)
+
+
+def render_notices(notices: Sequence[NoticeView], console: Console) -> None:
+    """The short deprecation table of ``driftwatch status``: what retires, when, what next."""
+    if not notices:
+        return
+    table = Table(title="deprecation notices for models in use")
+    for column in ("model", "shutdown", "days left", "migrate to", "source"):
+        table.add_column(column, overflow="fold")
+    for n in notices:
+        shutdown = _day(n.effective_shutdown)
+        if n.shutdown_on is None and n.earliest_shutdown_on is not None:
+            shutdown = f"≥ {shutdown}"
+        days = "-" if n.days_until_shutdown is None else str(n.days_until_shutdown)
+        table.add_row(
+            Text(n.model),
+            shutdown + (" (sources disagree)" if n.conflict else ""),
+            days,
+            Text(n.replacement or "-"),
+            Text(n.feed),
+        )
+    console.print(table)
+    console.print("Plan each migration with: driftwatch migrate plan --collection NAME")

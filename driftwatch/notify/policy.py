@@ -25,6 +25,7 @@ from typing import Literal
 
 from driftwatch.checks.base import Status
 from driftwatch.config import Severity
+from driftwatch.retry import backoff_seconds
 
 SEVERITY_RANK: dict[Severity, int] = {"info": 0, "warning": 1, "critical": 2}
 FIRING: frozenset[str] = frozenset({"warning", "drift", "error"})
@@ -149,8 +150,7 @@ def retry_delay_s(attempts: int, jitter: float) -> float:
     ``jitter`` is a number in [0, 1) (random.random()); replicas retrying the
     same dead receiver therefore spread out instead of arriving together.
     """
-    ceiling = min(RETRY_CAP_S, RETRY_BASE_S * 2.0 ** max(attempts - 1, 0))
-    return jitter * ceiling
+    return backoff_seconds(attempts, RETRY_BASE_S, RETRY_CAP_S, jitter)
 
 
 def _notified(state: AlertState, now: datetime) -> AlertState:

@@ -14,7 +14,6 @@ only scheme and host.
 
 from __future__ import annotations
 
-import email.utils
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,11 +22,13 @@ from typing import Any
 
 import httpx
 
+from driftwatch.checks.registry import CHECKS
 from driftwatch.config import Severity
 from driftwatch.errors import NotifyError, NotifyRetryLater, WebhookRejected
 from driftwatch.feeds.events import DeprecationEvent
 from driftwatch.notify.policy import RETRY_AFTER_CAP_S, worst
 from driftwatch.redact import redact_url
+from driftwatch.retry import retry_after_seconds
 
 # Slack's limits: header text 150 chars, section text 3000, 50 blocks a message.
 HEADER_MAX = 150
@@ -41,21 +42,6 @@ SEVERITY_ICON: dict[Severity, str] = {
     "info": ":information_source:",
 }
 
-# (check, status) -> Prometheus alert name, which is also the runbook section.
-CHECK_ALERTS: dict[tuple[str, str], str] = {
-    ("fingerprint", "drift"): "DriftwatchQueryModelReplaced",
-    ("fingerprint", "warning"): "DriftwatchQueryModelChanged",
-    ("consistency", "drift"): "DriftwatchIndexQueryMismatch",
-    ("consistency", "warning"): "DriftwatchIndexQueryMismatch",
-    ("canary", "drift"): "DriftwatchCanaryQualityDropped",
-    ("canary", "warning"): "DriftwatchCanaryQualityDropped",
-    ("score_distribution", "drift"): "DriftwatchScoreDistributionShifted",
-    ("score_distribution", "warning"): "DriftwatchScoreDistributionShifted",
-    ("version_mix", "drift"): "DriftwatchMixedEmbeddingModels",
-    ("version_mix", "warning"): "DriftwatchUntaggedRecords",
-    ("dimension", "drift"): "DriftwatchDimensionMismatch",
-    ("dimension", "warning"): "DriftwatchDimensionMismatch",
-}
 CHECK_FAILING = "DriftwatchCheckFailing"
 DEPRECATION_ALERTS: dict[Severity, str] = {
     "info": "DriftwatchModelDeprecationAnnounced",
@@ -68,9 +54,9 @@ log = logging.getLogger(__name__)
 
 def alert_name(check: str, status: str) -> str:
     """The Prometheus alert (and runbook section) for a check's firing status."""
-    if status == "error":
-        return CHECK_FAILING
-    return CHECK_ALERTS.get((check, status), CHECK_FAILING)
+    spec = CHECKS.get(check)
+    alert = spec.alert_for(status) if spec is not None else None
+    return alert or CHECK_FAILING
 
 
 def runbook_url(base_url: str, alert: str) -> str:
@@ -139,13 +125,19 @@ def deprecation_message(
     if event.needs_review:
         notes.append("matched only through a model-family alias: confirm it applies")
     if event.conflict:
-        notes.append("sources announce different shutdown dates")
+        notes.append(event.conflict_detail or "sources announce different shutdown dates")
+    # The way out: the notice's replacement, and the command that plans the re-embedding.
+    notes.append(
+        (f"migrate to {event.replacement}: " if event.replacement else "")
+        + "plan it with `driftwatch migrate plan`"
+    )
     source = f"<{event.link}|{_escape(event.title)}>" if event.link else _escape(event.title)
     body = f"*{_escape(event.model)}* ({_escape(event.provider)}): {source}"
     body += "".join(f"\n• {_escape(n)}" for n in notes)
     fields = [
         _field("Deprecated", event.deprecated_on.isoformat() if event.deprecated_on else "-"),
         _field("Shutdown", shutdown.isoformat() if shutdown else "not announced"),
+        _field("Migrate to", event.replacement or "-"),
         _field("Feed", event.feed),
     ]
     blocks = [
@@ -184,7 +176,8 @@ class SlackWebhook:
         reason = self._scrub(response.text.strip()[:200]) or response.reason_phrase
         what = f"Slack webhook {self.shown}: HTTP {response.status_code} {reason}"
         if response.status_code == 429:
-            delay = parse_retry_after(response.headers.get("retry-after"), datetime.now(UTC))
+            asked = retry_after_seconds(response.headers, RETRY_AFTER_CAP_S)
+            delay = DEFAULT_RETRY_AFTER_S if asked is None else max(asked, 1.0)
             raise NotifyRetryLater(what, delay)
         if 400 <= response.status_code < 500 and response.status_code != 408:
             raise WebhookRejected(what)
@@ -192,25 +185,6 @@ class SlackWebhook:
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._url, self.shown)
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float:
-    """Seconds to wait from a Retry-After header (seconds or HTTP date), capped at an hour."""
-    if not value:
-        return DEFAULT_RETRY_AFTER_S
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            log.warning("ignoring unparseable Retry-After header %r", value[:64])
-            return DEFAULT_RETRY_AFTER_S
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - now).total_seconds()
-    return min(max(seconds, 1.0), RETRY_AFTER_CAP_S)
 
 
 def _check_blocks(a: CheckAlert, kind: str, runbook_base: str) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from typing import Any
 
 import numpy as np
 from sqlalchemy import Select, select, text, update
@@ -32,11 +33,14 @@ def save_baseline(db: StateDB, baseline: Baseline) -> int:
         dimension=baseline.dimension,
         fingerprint_texts=list(baseline.fingerprint_texts),
         fingerprint_vectors=vectors_to_npy(baseline.fingerprint_vectors),
-        canaries=[
-            {"query": c.query, "ids": list(c.ids), "scores": [float(s) for s in c.scores]}
-            for c in baseline.canaries
-        ],
+        canaries=[_canary_json(c) for c in baseline.canaries],
         scores=[float(s) for s in baseline.scores],
+        reference_vectors=(
+            None
+            if baseline.reference_vectors is None
+            else vectors_to_npy(baseline.reference_vectors)
+        ),
+        reference_tags=baseline.reference_tags,
     )
     with db.session() as session:
         _lock_collection(session, baseline.collection)
@@ -58,12 +62,6 @@ def active_baseline(db: StateDB, collection: str) -> Baseline | None:
         return None if row is None else _to_baseline(row)
 
 
-def baseline_history(db: StateDB, collection: str) -> list[Baseline]:
-    """Every baseline of ``collection``, newest first (the active one included)."""
-    with db.session() as session:
-        return [_to_baseline(row) for row in session.scalars(_of(collection))]
-
-
 def vectors_to_npy(vectors: np.ndarray) -> bytes:
     """float32 ``.npy`` bytes of a vector matrix."""
     buffer = io.BytesIO()
@@ -74,6 +72,17 @@ def vectors_to_npy(vectors: np.ndarray) -> bytes:
 def vectors_from_npy(data: bytes) -> np.ndarray:
     """The matrix back from ``vectors_to_npy`` bytes; pickled objects are refused."""
     return np.load(io.BytesIO(data), allow_pickle=False)  # type: ignore[no-any-return]
+
+
+def _canary_json(canary: CanaryBaseline) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "query": canary.query,
+        "ids": list(canary.ids),
+        "scores": [float(s) for s in canary.scores],
+    }
+    if canary.vector is not None:
+        data["vector"] = [float(x) for x in canary.vector]
+    return data
 
 
 def _of(collection: str) -> Select[BaselineRow]:
@@ -114,9 +123,27 @@ def _to_baseline(row: BaselineRow) -> Baseline:
         fingerprint_texts=list(row.fingerprint_texts),
         fingerprint_vectors=vectors,
         canaries=[
-            CanaryBaseline(query=c["query"], ids=list(c["ids"]), scores=list(c["scores"]))
+            CanaryBaseline(
+                query=c["query"],
+                ids=list(c["ids"]),
+                scores=list(c["scores"]),
+                vector=None if c.get("vector") is None else list(c["vector"]),
+            )
             for c in row.canaries
         ],
         scores=list(row.scores),
         id=row.id,
+        reference_vectors=_reference_vectors(row),
+        reference_tags=None if row.reference_tags is None else list(row.reference_tags),
     )
+
+
+def _reference_vectors(row: BaselineRow) -> np.ndarray | None:
+    """The population check's reference sample; an unreadable one is dropped, not fatal
+    (the population check then asks for ``baseline --force``; the other checks go on)."""
+    if row.reference_vectors is None:
+        return None
+    try:
+        return vectors_from_npy(row.reference_vectors)
+    except (ValueError, OSError, EOFError):
+        return None

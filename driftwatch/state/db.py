@@ -17,6 +17,8 @@ others find the schema at head.
 from __future__ import annotations
 
 import contextlib
+import logging
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,10 +30,13 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError as AlembicError
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from driftwatch.errors import StateError
+from driftwatch.state.health import StateHealth
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 ALEMBIC_INI = Path(__file__).resolve().parent / "alembic.ini"
@@ -47,32 +52,104 @@ _POSTGRES_DRIVERS = {"postgresql", "postgresql+psycopg", "postgres"}
 
 
 class StateDB:
-    """An open, migrated state database: an engine plus transactional sessions."""
+    """An open, migrated state database: an engine plus transactional sessions.
 
-    def __init__(self, engine: Engine, url_redacted: str) -> None:
+    ``health`` says whether it can do its job (see state/health.py).
+    ``created_fresh``: this process created the schema (no history existed in
+    this database when it was opened). ``lost_history``: the SQLite file was
+    deleted or replaced by an empty one while driftwatch ran, and was recreated
+    empty; history, baselines and the outbox of the old file are gone. The
+    baseline workflow reads both so it never captures a baseline silently where
+    earlier history existed.
+    """
+
+    def __init__(self, engine: Engine, url_redacted: str, sqlite_path: Path | None = None) -> None:
         self.engine = engine
         self.url_redacted = url_redacted
+        self.health = StateHealth()
+        self.created_fresh = False
+        self.lost_history = False
         self._sessions = sessionmaker(bind=engine, expire_on_commit=False)
+        self._writes = _WriteCounter()
+        event.listen(engine, "before_cursor_execute", self._writes.observe)
+        self._path = sqlite_path
+        self._file_lock = threading.Lock()
+        self._identity = _identity(sqlite_path) if sqlite_path is not None else None
 
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back if it raises.
 
         Database errors (including a failed commit) become ``StateError`` naming
-        the database; other exceptions pass through unchanged after the rollback.
+        the database and mark ``health`` down; other exceptions pass through
+        unchanged after the rollback. A SQLite file deleted or replaced since
+        the last session is detected here, before anything is written to it.
         """
+        self.check_file()
+        before = self._writes.count
         session = self._sessions()
         try:
             yield session
             session.commit()
         except SQLAlchemyError as exc:
             _rollback(session)
-            raise StateError(f"state database {self.url_redacted}: {describe(exc)}") from exc
+            reason = f"state database {self.url_redacted}: {describe(exc)}"
+            if not isinstance(exc, IntegrityError):  # a lost race is not a failing database
+                self.health.failed(reason)
+            raise StateError(reason) from exc
         except BaseException:
             _rollback(session)
             raise
+        else:
+            if self._writes.count > before:
+                self.health.wrote()
         finally:
             session.close()
+
+    def check_file(self) -> None:
+        """Detect a SQLite file deleted or replaced while running; recreate it and say so.
+
+        Without this, SQLite keeps writing to the unlinked inode and everything
+        recorded since is lost at the next start. Raises StateError after the
+        database was recreated, so the operation that noticed it fails loudly;
+        the next one works on the new file.
+        """
+        if self._path is None:
+            return
+        if _identity(self._path) == self._identity:
+            return
+        with self._file_lock:
+            current = _identity(self._path)
+            if current == self._identity:
+                return  # another thread handled it
+            what = "deleted" if current is None else "replaced by another file"
+            self.engine.dispose()  # pooled connections still point at the old inode
+            try:
+                revision = _upgrade(self.engine)
+            except (SQLAlchemyError, StateError) as exc:
+                reason = (
+                    f"state database {self.url_redacted}: the file was {what} while "
+                    f"driftwatch ran and cannot be recreated: {describe(exc)}"
+                )
+                self.health.failed(reason)
+                log.error(reason, extra={"event": "state_file_lost"})
+                raise StateError(reason) from exc
+            self._identity = _identity(self._path)
+            if revision is None:
+                self.lost_history = True
+            consequence = (
+                "recreated empty: earlier history, baselines and queued notifications are "
+                "gone, and no baseline is captured automatically where history existed"
+                if revision is None
+                else "reopened the new file"
+            )
+            reason = (
+                f"state database {self.url_redacted}: the file was {what} while "
+                f"driftwatch ran; {consequence}"
+            )
+            self.health.failed(reason)
+            log.error(reason, extra={"event": "state_file_lost", "recreated": revision is None})
+            raise StateError(reason)
 
     def ping(self) -> bool:
         """True when a trivial query succeeds (for /readyz); never raises."""
@@ -91,26 +168,61 @@ class StateDB:
         return f"StateDB({self.url_redacted})"
 
 
+class _WriteCounter:
+    """Counts data-changing statements per thread, to tell a committed write from a read."""
+
+    _VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE", "UPSERT")
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    @property
+    def count(self) -> int:
+        return int(getattr(self._local, "count", 0))
+
+    def observe(
+        self, _conn: Any, _cursor: Any, statement: str, _params: Any, _ctx: Any, _many: bool
+    ) -> None:
+        if statement.lstrip()[:7].upper().startswith(self._VERBS):
+            self._local.count = self.count + 1
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file, None if it is gone."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 def _rollback(session: Session) -> None:
     # On a lost connection the rollback can fail too; the original error is the one to report.
     with contextlib.suppress(SQLAlchemyError):
         session.rollback()
 
 
-def open_state(url: str, *, migrate: bool = True) -> StateDB:
-    """Connect to the state database at ``url`` and (by default) migrate it to head."""
+def open_state(url: str, *, migrate: bool = True, create: bool = True) -> StateDB:
+    """Connect to the state database at ``url`` and (by default) migrate it to head.
+
+    ``create=False`` (read-only commands): a missing SQLite file is an error,
+    not a new empty database.
+    """
     parsed = _parse(url)
     shown = redact_db_url(parsed)
     if parsed.get_backend_name() == "sqlite":
-        engine = _sqlite_engine(parsed, shown)
+        engine = _sqlite_engine(parsed, shown, create=create)
     else:
         engine = _postgres_engine(parsed)
-    db = StateDB(engine, shown)
+    sqlite_path = (
+        Path(parsed.database or "").expanduser() if engine.dialect.name == "sqlite" else None
+    )
     try:
         with engine.connect() as conn:
             conn.execution_options(**{_READ_ONLY: True}).execute(text("SELECT 1"))
-        if migrate:
-            _upgrade(engine)
+        revision = _upgrade(engine) if migrate else "unknown"
+        db = StateDB(engine, shown, sqlite_path)
+        db.created_fresh = revision is None
     except SQLAlchemyError as exc:
         engine.dispose()
         reason = describe(exc)
@@ -162,7 +274,7 @@ def _scheme_only(url: str) -> str:
     return f"{scheme}://…" if sep else "<no scheme>"
 
 
-def _sqlite_engine(url: URL, shown: str) -> Engine:
+def _sqlite_engine(url: URL, shown: str, *, create: bool = True) -> Engine:
     database = url.database or ""
     if database in ("", ":memory:") or database.startswith("file::memory:"):
         raise StateError(
@@ -172,6 +284,11 @@ def _sqlite_engine(url: URL, shown: str) -> Engine:
     parent = Path(database).expanduser().parent
     if not parent.is_dir():
         raise StateError(f"cannot open state database {shown}: directory {parent} does not exist")
+    if not create and not Path(database).expanduser().is_file():
+        raise StateError(
+            f"no state database at {shown} yet: the daemon (driftwatch run) or "
+            "driftwatch check has not recorded anything here"
+        )
     engine = create_engine(url)
     event.listen(engine, "connect", _sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
@@ -216,8 +333,11 @@ def alembic_config(connection: Connection | None = None) -> AlembicConfig:
     return cfg
 
 
-def _upgrade(engine: Engine) -> None:
-    """``alembic upgrade head`` in one transaction, serialised across replicas."""
+def _upgrade(engine: Engine) -> str | None:
+    """``alembic upgrade head`` in one transaction, serialised across replicas.
+
+    Returns the revision the database was at before (None: it had no schema).
+    """
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             # Released at commit; a second replica waits here, then finds the schema at head.
@@ -238,6 +358,7 @@ def _upgrade(engine: Engine) -> None:
             raise StateError(
                 f"cannot migrate state database {redact_db_url(engine.url)}: {exc}"
             ) from exc
+    return current
 
 
 def _unknown_revision(cfg: AlembicConfig, revision: str) -> bool:

@@ -2,14 +2,21 @@
 
 Each function works inside the caller's session (one transaction per feed
 check), so a crash half-way through a feed leaves the previous state intact.
-A notice row is one (model, feed, entry id, content hash): an entry edited in
-place gets a new row and the old one is marked ``superseded``.
+
+Notice versioning (``record_notice``) lives here: a notice row is one (model,
+feed, entry id, content hash). An entry edited in place gets a new row and the
+old one is marked ``superseded``; a reworded entry with the same dates keeps
+the old row's ``notified_at`` (nothing new to say); an entry edited back to an
+earlier version makes that row current again, and if its dates differ from
+the version it replaces they are news again.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -125,3 +132,83 @@ def mark_notified(session: Session, notice_ids: Iterable[int], at: datetime) -> 
         .values(notified_at=at)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+MAX_ENTRY_ID = 1024
+MAX_NAME = 255
+
+
+@dataclass(frozen=True)
+class NoticeVersion:
+    """One model's notice in one version of one feed entry, as it is to be recorded."""
+
+    model: str
+    provider: str
+    feed: str
+    entry_id: str
+    content_hash: str
+    title: str
+    link: str | None
+    matched_as: str
+    needs_review: bool
+    published_at: datetime | None
+    deprecated_on: date | None
+    shutdown_on: date | None
+    earliest_shutdown_on: date | None
+    replacement: str | None
+
+
+def record_notice(session: Session, notice: NoticeVersion, now: datetime) -> bool:
+    """Store this (model, entry version) once; True if it is news to notify."""
+    entry_id = bounded_entry_id(notice.entry_id)
+    model = notice.model[:MAX_NAME]
+    seen = find_notice(session, model, notice.feed, entry_id, notice.content_hash)
+    if seen is not None and not seen.superseded:
+        return False
+    previous = current_notice(session, model, notice.feed, entry_id)
+    if seen is not None:
+        # The entry went back to an earlier version: that version is current again.
+        seen.superseded = False
+        if previous is not None:
+            previous.superseded = True
+            if notice_dates(previous) != notice_dates(seen):
+                seen.notified_at = None  # its dates are news again
+        return seen.notified_at is None
+    row = DeprecationNoticeRow(
+        model=model,
+        provider=notice.provider[:64],
+        feed=notice.feed,
+        entry_id=entry_id,
+        content_hash=notice.content_hash,
+        title=notice.title,
+        link=notice.link,
+        matched_as=notice.matched_as[:MAX_NAME],
+        needs_review=notice.needs_review,
+        published_at=notice.published_at,
+        deprecated_on=notice.deprecated_on,
+        shutdown_on=notice.shutdown_on,
+        earliest_shutdown_on=notice.earliest_shutdown_on,
+        replacement=notice.replacement[:MAX_NAME] if notice.replacement else None,
+        first_seen_at=now,
+        superseded=False,
+    )
+    if previous is not None:
+        previous.superseded = True
+        # Reworded but same dates: already told, so not a new event.
+        if notice_dates(previous) == notice_dates(row) and previous.notified_at is not None:
+            row.notified_at = previous.notified_at
+    session.add(row)
+    session.flush()
+    return row.notified_at is None
+
+
+def notice_dates(row: DeprecationNoticeRow) -> tuple[date | None, date | None, date | None]:
+    """What makes a notice news: its deprecated, shutdown and earliest-shutdown dates."""
+    return (row.deprecated_on, row.shutdown_on, row.earliest_shutdown_on)
+
+
+def bounded_entry_id(entry_id: str) -> str:
+    """Entry ids longer than the column are stored as their hash."""
+    if len(entry_id) <= MAX_ENTRY_ID:
+        return entry_id
+    return "sha256:" + hashlib.sha256(entry_id.encode()).hexdigest()

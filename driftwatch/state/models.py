@@ -87,6 +87,9 @@ class BaselineRow(Base):
     fingerprint_vectors: Mapped[bytes] = mapped_column(LargeBinary)  # .npy bytes
     canaries: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     scores: Mapped[list[float]] = mapped_column(JSON)
+    # Population check reference: .npy bytes of stored vectors, and their model tags.
+    reference_vectors: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    reference_tags: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
 
 
 class FeedStateRow(Base):
@@ -128,6 +131,7 @@ class DeprecationNoticeRow(Base):
     deprecated_on: Mapped[date | None] = mapped_column(Date)
     shutdown_on: Mapped[date | None] = mapped_column(Date)
     earliest_shutdown_on: Mapped[date | None] = mapped_column(Date)
+    replacement: Mapped[str | None] = mapped_column(String(255))  # "migrate to" (0003)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     superseded: Mapped[bool] = mapped_column(Boolean, default=False)
     notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -176,3 +180,49 @@ class JobLeaseRow(Base):
     name: Mapped[str] = mapped_column(String(512), primary_key=True)
     owner: Mapped[str] = mapped_column(String(255))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MigrationSwitchRow(Base):
+    """Cutovers and rollbacks of migrations, newest last; the active row (at most
+    one per collection) says which collection and embedder are monitored now."""
+
+    __tablename__ = "migration_switches"
+    __table_args__ = (Index("ix_migration_switches_collection", "collection", "active"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    collection: Mapped[str] = mapped_column(String(255))  # blue, as configured
+    action: Mapped[str] = mapped_column(String(16))  # cutover | rollback
+    store: Mapped[str] = mapped_column(String(255))  # what is monitored from now on
+    target: Mapped[str] = mapped_column(String(255))
+    embedder: Mapped[str] = mapped_column(String(255))
+    model: Mapped[str] = mapped_column(String(255))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class MigrationRunRow(Base):
+    """Progress of ``migrate run`` per collection: one row per run, updated per batch.
+
+    The green collection itself is the record of finished work (a run diffs
+    blue against green); this row only feeds ``migrate status`` (rate, ETA) and
+    says how the last run ended.
+    """
+
+    __tablename__ = "migration_runs"
+    __table_args__ = (Index("ix_migration_runs_collection", "collection", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    collection: Mapped[str] = mapped_column(String(255))
+    target: Mapped[str] = mapped_column(String(255))
+    model: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    host: Mapped[str] = mapped_column(String(255))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))  # running | complete | incomplete | failed
+    todo: Mapped[int] = mapped_column(Integer)  # records this run set out to (re-)embed
+    embedded: Mapped[int] = mapped_column(Integer)  # records written so far in this run
+    deleted: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -16,7 +16,6 @@ from driftwatch.checks.base import CheckResult, Status
 from driftwatch.state.db import StateDB
 from driftwatch.state.models import CheckResultRow
 
-CANARY_CHECK = "canary"
 # Results that ran to the end and carry their evidence (error/unavailable carry none).
 _COMPLETED = ("ok", "warning", "drift")
 _NEWEST_FIRST = (CheckResultRow.started_at.desc(), CheckResultRow.id.desc())
@@ -57,29 +56,58 @@ def latest_results(db: StateDB, collection: str | None = None) -> list[CheckResu
     return _results(db, query)
 
 
-def history(db: StateDB, collection: str, check: str, limit: int = 100) -> list[CheckResult]:
-    """The last ``limit`` results of one check on one collection, newest first."""
+def latest_completed(db: StateDB, check: str) -> list[CheckResult]:
+    """The newest *completed* result of ``check`` per collection, sorted by collection.
+
+    A failed run carries no evidence, so the run before it still holds the last
+    known state (the feed watcher reads the models a collection holds this way).
+    """
+    ranked = (
+        select(CheckResultRow.id, _rank())
+        .where(CheckResultRow.check == check, CheckResultRow.status.in_(_COMPLETED))
+        .subquery()
+    )
     query = (
         select(CheckResultRow)
-        .where(CheckResultRow.collection == collection, CheckResultRow.check == check)
-        .order_by(*_NEWEST_FIRST)
-        .limit(limit)
+        .join(ranked, ranked.c.id == CheckResultRow.id)
+        .where(ranked.c.rank == 1)
+        .order_by(CheckResultRow.collection)
     )
     return _results(db, query)
 
 
-def recent_canary_scores(db: StateDB, collection: str, limit_runs: int) -> list[float]:
-    """Canary similarity scores of the last ``limit_runs`` completed canary probes.
+def first_judged_at(db: StateDB, collection: str, checks: Sequence[str]) -> datetime | None:
+    """When the oldest kept verdict (ok, warning or drift) of one of ``checks`` on
+    ``collection`` started; None if there is none.
 
-    Each probe stores its per-query scores in ``detail["scores"]``; they are
-    flattened newest probe first (in stored order within a probe). Probes that
+    The baseline workflow asks it about the checks that compare with a baseline:
+    such a verdict means a baseline existed, so a missing one is not captured
+    silently. Other results (version mix, errors, "unavailable") say nothing about it.
+    """
+    query = select(func.min(CheckResultRow.started_at)).where(
+        CheckResultRow.collection == collection,
+        CheckResultRow.check.in_(list(checks)),
+        CheckResultRow.status.in_(_COMPLETED),
+    )
+    with db.session() as session:
+        return session.scalar(query)
+
+
+def recent_scores(
+    db: StateDB, collection: str, check: str, key: str, limit_runs: int
+) -> list[float]:
+    """The numbers in ``detail[key]`` of the last ``limit_runs`` completed runs of ``check``.
+
+    The score window: each canary probe stores its per-query similarities in
+    ``detail["scores"]`` (the check's spec names check and key); they are
+    flattened newest run first (in stored order within a run). Runs that
     errored or could not run hold no scores and do not use up the window.
     """
     query = (
         select(CheckResultRow.detail)
         .where(
             CheckResultRow.collection == collection,
-            CheckResultRow.check == CANARY_CHECK,
+            CheckResultRow.check == check,
             CheckResultRow.status.in_(_COMPLETED),
         )
         .order_by(*_NEWEST_FIRST)
@@ -87,7 +115,7 @@ def recent_canary_scores(db: StateDB, collection: str, limit_runs: int) -> list[
     )
     with db.session() as session:
         details = list(session.scalars(query))
-    return [float(s) for detail in details for s in _scores(detail)]
+    return [float(s) for detail in details for s in _numbers(detail, key)]
 
 
 def prune(db: StateDB, older_than: datetime) -> int:
@@ -117,8 +145,8 @@ def _rank() -> Label[int]:
     )
 
 
-def _scores(detail: dict[str, Any] | None) -> Sequence[float]:
-    scores = (detail or {}).get("scores")
+def _numbers(detail: dict[str, Any] | None, key: str) -> Sequence[float]:
+    scores = (detail or {}).get(key)
     if not isinstance(scores, list):
         return []
     return [s for s in scores if isinstance(s, int | float) and not isinstance(s, bool)]

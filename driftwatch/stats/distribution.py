@@ -1,13 +1,12 @@
 """Two-sample tests between a reference and a recent sample of scores.
 
-Each detector is a small pure function returning a typed result; DETECTORS
-maps a name to it so the score-distribution check (and users' tooling) can
-run them uniformly, in the style of alibi-detect / evidently drift tests.
+Each test is a small pure function returning a typed result; the
+score-distribution check runs all three.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -127,24 +126,3 @@ def wasserstein(
     ref_cdf = np.searchsorted(ref, points[:-1], side="right") / ref.size
     new_cdf = np.searchsorted(new, points[:-1], side="right") / new.size
     return DistributionTest("wasserstein", float(np.sum(np.abs(ref_cdf - new_cdf) * widths)))
-
-
-Detector = Callable[[Sequence[float] | np.ndarray, Sequence[float] | np.ndarray], DistributionTest]
-
-DETECTORS: dict[str, Detector] = {
-    "ks": ks_test,
-    "psi": psi,
-    "wasserstein": wasserstein,
-}
-
-
-def run_detectors(
-    reference: Sequence[float] | np.ndarray,
-    recent: Sequence[float] | np.ndarray,
-    names: Sequence[str] = tuple(DETECTORS),
-) -> dict[str, DistributionTest]:
-    """Run the named detectors on one pair of samples."""
-    unknown = [n for n in names if n not in DETECTORS]
-    if unknown:
-        raise ValueError(f"unknown detector(s) {unknown} (known: {', '.join(DETECTORS)})")
-    return {name: DETECTORS[name](reference, recent) for name in names}

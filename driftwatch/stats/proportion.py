@@ -1,4 +1,4 @@
-"""A share of successes with its confidence interval, and the power to detect a drop.
+"""A share of successes with its confidence interval.
 
 The consistency check reports "matched / sampled" with a Wilson score
 interval: unlike the normal approximation it stays inside [0, 1] and is honest
@@ -39,38 +39,3 @@ def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> Pr
     low = 0.0 if successes == 0 else max(0.0, centre - half)
     high = 1.0 if successes == trials else min(1.0, centre + half)
     return Proportion(successes, trials, p, low, high, confidence)
-
-
-def flag_probability(
-    stale_share: float, trials: int, min_ratio: float, confidence: float = 0.95
-) -> float:
-    """P(the Wilson upper bound falls below ``min_ratio``) when ``stale_share`` is stale.
-
-    Exact over the binomial distribution of matched records in a uniform
-    sample of ``trials``: the power of the consistency check's drift rule.
-    """
-    if not 0 <= stale_share <= 1:
-        raise ValueError(f"stale_share must be in [0, 1], got {stale_share}")
-    flagged = [
-        k for k in range(trials + 1) if wilson_interval(k, trials, confidence).high < min_ratio
-    ]
-    if not flagged:
-        return 0.0
-    # The upper bound grows with k, so the flagged set is 0..max(flagged).
-    from scipy.special import bdtr  # only the power calculation needs it (not the daemon)
-
-    return float(bdtr(max(flagged), trials, 1 - stale_share))
-
-
-def smallest_detectable_share(
-    trials: int, min_ratio: float, power: float = 0.95, confidence: float = 0.95
-) -> float:
-    """Smallest stale share (to 0.001) that the drift rule flags with at least ``power``."""
-    lo, hi = 0.0, 1.0
-    while hi - lo > 1e-4:
-        mid = (lo + hi) / 2
-        if flag_probability(mid, trials, min_ratio, confidence) >= power:
-            hi = mid
-        else:
-            lo = mid
-    return math.ceil(hi * 1000) / 1000

@@ -1,15 +1,38 @@
-"""The vector-store Protocol every adapter implements."""
+"""The store contract: a read Protocol every adapter implements, and a write
+capability for the adapters migrations write to.
+
+    VectorStore.open_collection(name, options) -> CollectionHandle        (read)
+    WritableStore.create_collection / open_writable -> WritableCollection  (write)
+
+A check only ever sees a ``CollectionHandle``; it never knows which store it
+reads. Similarities are cosine-like for every store and distance (1 = same
+direction), converted by the adapter from the store's own distance.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
 # Called with (records done, records total) while a full scan runs.
 ProgressCallback = Callable[[int, int], None]
+
+# The distance a collection's index uses: cosine, (squared) euclidean, inner product.
+Distance = Literal["cosine", "l2", "ip"]
+
+# (model tag, version tag) -> records; None where a record carries no tag.
+TagCounts = dict[tuple[str | None, str | None], int]
+
+
+def text_hash(text: str | None) -> str | None:
+    """The hash migrations compare to tell a changed text from an unchanged one."""
+    if text is None:
+        return None
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -28,8 +51,39 @@ class QueryHits:
     similarities: list[float]
 
 
+@dataclass(frozen=True)
+class CollectionOptions:
+    """How one collection's records map onto driftwatch's record.
+
+    Built from the collection's config; each adapter reads the fields that apply
+    to it and ignores the rest. ``model_key``/``version_key`` name the metadata
+    keys the version mix and migrations read and write; an adapter whose store
+    keeps them elsewhere (pgvector plain columns) folds them into the record's
+    metadata under these keys, so checks see the same shape everywhere.
+    """
+
+    model_key: str = "embedding_model"
+    version_key: str = "embedding_version"
+    # pgvector
+    columns: Mapping[str, str] = field(
+        default_factory=lambda: {
+            "id": "id",
+            "vector": "embedding",
+            "text": "content",
+            "metadata": "metadata",
+        }
+    )
+    layout: Literal["table", "langchain"] = "table"
+    model_column: str | None = None
+    version_column: str | None = None
+    # qdrant
+    vector_name: str = ""
+    text_key: str = "document"
+
+
+@runtime_checkable
 class CollectionHandle(Protocol):
-    """One collection in a store, opened and known to exist."""
+    """One collection in a store, opened and known to exist (read only)."""
 
     @property
     def name(self) -> str: ...
@@ -40,10 +94,26 @@ class CollectionHandle(Protocol):
         """Dimension of the stored vectors, None for an empty collection."""
         ...
 
+    def distance(self) -> Distance:
+        """The distance the collection's index uses."""
+        ...
+
     def iter_metadata(
         self, page_size: int | None = None, progress: ProgressCallback | None = None
     ) -> Iterator[Sequence[Mapping[str, Any] | None]]:
         """Yield the metadata of every record, one page at a time (bounded memory)."""
+        ...
+
+    def tag_counts(self) -> TagCounts | None:
+        """Records per (model, version) tag, counted by the store itself
+        (SQL GROUP BY, Qdrant count with filters); None where the store cannot,
+        and the caller pages through ``iter_metadata`` instead."""
+        ...
+
+    def iter_text_hashes(
+        self, page_size: int | None = None
+    ) -> Iterator[Sequence[tuple[str, str | None]]]:
+        """Yield (id, text_hash(text)) of every record, one page at a time."""
         ...
 
     def sample(self, n: int, rng: np.random.Generator) -> list[StoredRecord]:
@@ -54,14 +124,71 @@ class CollectionHandle(Protocol):
         """Nearest stored records for each query vector."""
         ...
 
-    def embed_with_own_function(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed with the collection's configured embedding function (kind: chroma)."""
+
+@runtime_checkable
+class WritableCollection(CollectionHandle, Protocol):
+    """A collection driftwatch may write: only ever a migration's target (green)."""
+
+    def upsert(self, records: Sequence[StoredRecord]) -> None:
+        """Insert or replace records (id, text, vector, metadata); idempotent."""
+        ...
+
+    def delete(self, ids: Sequence[str]) -> None: ...
+
+
+@runtime_checkable
+class RecordReader(Protocol):
+    """Reading whole records by id: what a migration copies from blue (and what
+    ``migrate evaluate`` reads for each canary's expected ids)."""
+
+    def get_records(self, ids: Sequence[str]) -> list[StoredRecord]:
+        """The records with these ids that exist (text, vector, metadata), any order."""
         ...
 
 
 class VectorStore(Protocol):
-    def open_collection(self, name: str) -> CollectionHandle:
+    def open_collection(
+        self, name: str, options: CollectionOptions | None = None
+    ) -> CollectionHandle:
         """Raises CollectionNotFound or StoreUnavailable."""
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class WritableStore(VectorStore, Protocol):
+    """A store migrations can write a new collection into."""
+
+    def create_collection(
+        self,
+        name: str,
+        dimension: int,
+        distance: Distance,
+        options: CollectionOptions | None = None,
+    ) -> WritableCollection:
+        """Create the collection, or open it if it exists with this dimension and
+        distance; raises StoreError naming both when it exists with others."""
+        ...
+
+    def open_writable(
+        self, name: str, options: CollectionOptions | None = None
+    ) -> WritableCollection:
+        """Raises CollectionNotFound or StoreUnavailable."""
+        ...
+
+
+@runtime_checkable
+class RecentSampler(Protocol):
+    """Optional read capability: the newest records, by the store's insertion order.
+
+    The population check compares recently written records with the baseline's
+    reference sample; a store that knows insertion order implements this
+    (Chroma: its internal sequence of writes). Others (pgvector without a
+    timestamp column, Qdrant) do not, and the check falls back to a uniform
+    sample. Checked with ``isinstance``.
+    """
+
+    def sample_recent(self, n: int) -> list[StoredRecord]:
+        """The n most recently inserted records (or all, if fewer), vectors included."""
+        ...

@@ -9,6 +9,8 @@ so the client talks to nothing but the configured store.
 
 from __future__ import annotations
 
+import os
+import sqlite3
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -31,19 +33,33 @@ from driftwatch.errors import (
     StoreUnavailable,
 )
 from driftwatch.redact import redact_url
-from driftwatch.stores.base import ProgressCallback, QueryHits, StoredRecord
+from driftwatch.stores.base import (
+    CollectionOptions,
+    Distance,
+    ProgressCallback,
+    QueryHits,
+    StoredRecord,
+    TagCounts,
+    text_hash,
+)
+from driftwatch.stores.chroma_inuse import other_users
+from driftwatch.stores.chroma_sqlite import ChromaSqlite
 
 T = TypeVar("T")
+C = TypeVar("C", bound="ChromaCollection")
 
 # Chroma's distance -> cosine similarity, per the collection's space. Chroma's
 # "l2" is the squared distance, which on unit vectors is 2 - 2*cos; "cosine"
 # is 1 - cos; "ip" is 1 - dot (= 1 - cos on unit vectors).
-_SIMILARITY: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+_SIMILARITY: dict[Distance, Callable[[np.ndarray], np.ndarray]] = {
     "cosine": lambda d: 1.0 - d,
     "ip": lambda d: 1.0 - d,
     "l2": lambda d: 1.0 - d / 2.0,
 }
-_DEFAULT_SPACE = "l2"  # Chroma's own default when a collection names none
+_DEFAULT_SPACE: Distance = "l2"  # Chroma's own default when a collection names none
+# Collection metadata key recording the dimension driftwatch created a collection
+# with, so that a second create_collection can compare before any record exists.
+_DIMENSION_KEY = "driftwatch:dimension"
 _SQLITE_FILE = "chroma.sqlite3"  # present in every embedded Chroma directory
 # Ids per call when sampling: ids are small (~0.4 MB per page), and fewer,
 # larger pages matter because each get(offset=) walks up to its offset.
@@ -66,9 +82,13 @@ def chroma_settings() -> Settings:
 class ChromaStore:
     """A Chroma store: connects on first use, one client for all its collections."""
 
-    def __init__(self, name: str, cfg: ChromaStoreConfig) -> None:
+    def __init__(self, name: str, cfg: ChromaStoreConfig, owner_pid: int | None = None) -> None:
+        """``owner_pid``: the daemon whose store worker this runs in (default: this
+        process); its process tree (its store workers) does not count as "another
+        process" using an embedded directory."""
         self.name = name
         self._cfg = cfg
+        self._owner_pid = owner_pid
         self._client: Any = None
         self._lock = threading.Lock()  # checks of several collections run in parallel
         self._handles: weakref.WeakSet[ChromaCollection] = weakref.WeakSet()
@@ -76,7 +96,56 @@ class ChromaStore:
             f"chroma server {redact_url(cfg.url)}" if cfg.url else f"chroma directory {cfg.path}"
         )
 
-    def open_collection(self, name: str) -> ChromaCollection:
+    def open_collection(
+        self, name: str, options: CollectionOptions | None = None
+    ) -> ChromaCollection:
+        return self._open(name, options, ChromaCollection)
+
+    def open_writable(
+        self, name: str, options: CollectionOptions | None = None
+    ) -> WritableChromaCollection:
+        return self._open(name, options, WritableChromaCollection)
+
+    def create_collection(
+        self,
+        name: str,
+        dimension: int,
+        distance: Distance,
+        options: CollectionOptions | None = None,
+    ) -> WritableChromaCollection:
+        """Create ``name`` with this distance (the hnsw space), or open it if it
+        exists with the same dimension and distance."""
+        if distance not in _SIMILARITY:
+            raise StoreError(f"unsupported distance {distance!r} for Chroma collection {name!r}")
+        with self._lock:
+            client = self._connect()
+            with self.guard(f"creating collection {name!r}"):
+                try:
+                    coll = client.get_collection(name, embedding_function=None)
+                except NotFoundError:
+                    coll = client.create_collection(
+                        name,
+                        embedding_function=None,
+                        configuration={"hnsw": {"space": distance}},
+                        metadata={_DIMENSION_KEY: dimension},
+                    )
+            handle = WritableChromaCollection(
+                coll, self, self._cfg.page_size, options, self._sqlite_view(coll)
+            )
+            self._handles.add(handle)
+        have_distance, have_dimension = handle.distance(), handle.dimension()
+        if have_dimension is None:
+            recorded = (coll.metadata or {}).get(_DIMENSION_KEY)
+            have_dimension = recorded if isinstance(recorded, int) else None
+        if have_distance != distance or have_dimension not in (None, dimension):
+            raise StoreError(
+                f"collection {name!r} already exists in store {self.name!r} "
+                f"({self.location}) with dimension {have_dimension} and distance "
+                f"{have_distance}, not dimension {dimension} and distance {distance}"
+            )
+        return handle
+
+    def _open(self, name: str, options: CollectionOptions | None, kind: type[C]) -> C:
         # Under the lock until the handle is registered, so that a parallel
         # open_collection cannot close the client this handle is built on.
         with self._lock:
@@ -89,9 +158,22 @@ class ChromaStore:
                         f"collection {name!r} does not exist in store {self.name!r} "
                         f"({self.location})"
                     ) from None
-            handle = ChromaCollection(coll, self, self._cfg.page_size)
+            handle = kind(coll, self, self._cfg.page_size, options, self._sqlite_view(coll))
             self._handles.add(handle)
             return handle
+
+    def _sqlite_view(self, coll: Any) -> ChromaSqlite | None:
+        """For an embedded store, the read-only SQLite view of ``coll`` (chroma_sqlite.py)."""
+        if self._cfg.path is None:
+            return None
+        return ChromaSqlite.open(Path(self._cfg.path).expanduser(), str(coll.id))
+
+    def max_batch_size(self) -> int:
+        """Records per write call the client accepts (Chroma rejects larger batches)."""
+        with self._lock:
+            client = self._connect()
+        with self.guard("reading the maximum batch size"):
+            return int(client.get_max_batch_size())
 
     def close(self) -> None:
         with self._lock:
@@ -125,12 +207,27 @@ class ChromaStore:
             raise StoreUnavailable(
                 f"store {self.name!r}: {path} is not a Chroma directory (no {_SQLITE_FILE})"
             )
+        self._refuse_if_in_use(path)
         with self.guard("opening"):
             return chromadb.PersistentClient(
                 str(path.resolve()),
                 settings=chroma_settings(),
                 tenant=self._cfg.tenant,
                 database=self._cfg.database,
+            )
+
+    def _refuse_if_in_use(self, path: Path) -> None:
+        """Opening a PersistentClient writes (Chroma persists its vector index on
+        open): never open a directory that another process uses (chroma_inuse.py)."""
+        users = other_users(path, self._owner_pid or os.getpid())
+        if users:
+            first = users[0]
+            more = f" and {len(users) - 1} more" if len(users) > 1 else ""
+            raise StoreUnavailable(
+                f"store {self.name!r}: chroma directory {path} is open in another process "
+                f"(pid {first.pid}, {first.name}{more}); embedded mode is single-process and "
+                "reading it would write to it: watch a live application through the Chroma "
+                "server (url:)"
             )
 
     def _http_client(self) -> Any:
@@ -196,22 +293,55 @@ class ChromaStore:
 
 
 class ChromaCollection:
-    """One Chroma collection (``CollectionHandle``)."""
+    """One Chroma collection (``CollectionHandle``, read only)."""
 
-    def __init__(self, collection: Any, store: ChromaStore, page_size: int) -> None:
+    def __init__(
+        self,
+        collection: Any,
+        store: ChromaStore,
+        page_size: int,
+        options: CollectionOptions | None = None,
+        sqlite: ChromaSqlite | None = None,
+    ) -> None:
         self._coll = collection
         self._store = store
         self._page_size = page_size
-        self.space = collection_space(collection)
+        self.options = options or CollectionOptions()
+        self.space: Distance = collection_space(collection)
+        # Embedded stores: counts, id pages, samples and tags read from SQLite
+        # directly (linear scans, samples without a walk); servers: the API.
+        self._sqlite = sqlite
 
     @property
     def name(self) -> str:
         return str(self._coll.name)
 
+    @property
+    def configuration_json(self) -> dict[str, Any]:
+        """The collection's configuration, from which the chroma embedder rebuilds
+        the application's embedding function (driftwatch.embedders.chroma)."""
+        return dict(self._coll.configuration_json or {})
+
+    def distance(self) -> Distance:
+        return self.space
+
+    def tag_counts(self) -> TagCounts | None:
+        """GROUP BY in an embedded store's SQLite; None for a server (Chroma's API
+        has no way to count by value), where the version mix scans metadata."""
+        if self._sqlite is None:
+            return None
+        o, view = self.options, self._sqlite
+        return self._read("counting tags", lambda: view.tag_counts(o.model_key, o.version_key))
+
     def count(self) -> int:
+        if self._sqlite is not None:
+            return self._read("counting records", self._sqlite.count)
         return int(self._call("counting records", self._coll.count))
 
     def dimension(self) -> int | None:
+        if self._sqlite is not None:
+            view = self._sqlite
+            return self._read("reading the dimension", view.dimension)
         page = self._call("reading one embedding", self._coll.get, include=["embeddings"], limit=1)
         embeddings = page["embeddings"]
         return None if embeddings is None or len(embeddings) == 0 else len(embeddings[0])
@@ -222,42 +352,96 @@ class ChromaCollection:
         """Yield metadata pages of ``page_size`` records (the store's default if None;
         at most ``_MAX_METADATA_PAGE``).
 
-        Pages by ``get(limit, offset)`` in Chroma's storage order; records
-        added or deleted during a scan may be counted twice or missed, which
-        a version mix tolerates (the next run is exact again).
+        Records added or deleted during a scan may be counted twice or missed,
+        which a version mix tolerates (the next run is exact again).
         """
+        if self._sqlite is not None:
+            for records in self._sqlite_pages(page_size, progress):
+                yield [meta for _, meta, _ in records]
+            return
+        for page in self._pages(["metadatas"], page_size, progress):
+            yield page["metadatas"] or [None] * len(page["ids"])
+
+    def iter_text_hashes(
+        self, page_size: int | None = None
+    ) -> Iterator[Sequence[tuple[str, str | None]]]:
+        if self._sqlite is not None:
+            for records in self._sqlite_pages(page_size, None):
+                yield [(rid, text_hash(doc)) for rid, _, doc in records]
+            return
+        for page in self._pages(["documents"], page_size, None):
+            documents = page["documents"] or [None] * len(page["ids"])
+            yield [(rid, text_hash(doc)) for rid, doc in zip(page["ids"], documents, strict=True)]
+
+    def _sqlite_pages(
+        self, page_size: int | None, progress: ProgressCallback | None
+    ) -> Iterator[list[tuple[str, dict[str, Any] | None, str | None]]]:
+        """Embedded: records read from SQLite by a cursor on the integer key, so
+        every page costs the same wherever it is (chroma_sqlite.py)."""
+        assert self._sqlite is not None
+        view, size = self._sqlite, page_size or self._page_size
+        total = self.count()
+        pages = self._read("listing records", lambda: view.record_pages(size))
+        done = 0
+        while (records := self._read("reading records", lambda: next(pages, None))) is not None:
+            done += len(records)
+            yield records
+            if progress is not None:
+                progress(done, max(total, done))
+        if progress is not None and done == 0:
+            progress(0, total)
+
+    def _pages(
+        self, include: list[str], page_size: int | None, progress: ProgressCallback | None
+    ) -> Iterator[Mapping[str, Any]]:
+        """Server: every record, ``include`` fields, by ``get(limit, offset)`` in
+        storage order; each page walks to its offset (Chroma's API has no cursor)."""
         size = min(page_size or self._page_size, _MAX_METADATA_PAGE)
         total = self.count()
         done = 0
         while True:
             page = self._call(
-                f"reading metadata at offset {done}",
+                f"reading records at offset {done}",
                 self._coll.get,
-                include=["metadatas"],
+                include=include,
                 limit=size,
                 offset=done,
             )
-            metadatas = page["metadatas"] or [None] * len(page["ids"])
-            done += len(metadatas)
-            if metadatas:
-                yield metadatas
+            done += len(page["ids"])
+            if page["ids"]:
+                yield page
             if progress is not None:
                 progress(done, max(total, done))
-            if len(metadatas) < size:
+            if len(page["ids"]) < size:
                 return
 
     def sample(self, n: int, rng: np.random.Generator) -> list[StoredRecord]:
-        """A uniform random sample of ``n`` records across the whole collection.
+        """A uniform random sample of ``n`` records across the whole collection:
+        n ids drawn uniformly (``_sample_ids``), then just those records by id."""
+        chosen = self._sample_ids(n, rng)
+        records: list[StoredRecord] = []
+        for i in range(0, len(chosen), _ID_PAGE):
+            page = self._call(
+                "fetching sampled records",
+                self._coll.get,
+                ids=chosen[i : i + _ID_PAGE],
+                include=["embeddings", "documents", "metadatas"],
+            )
+            records += _records(page)
+        return records
 
-        Draws n distinct positions uniformly from 0..count-1, pages through
-        the ids only (``include=[]``, ``_ID_PAGE`` per call) keeping the ids at
-        those positions, then fetches just those records by id. Memory stays
-        O(n + page). Measured on 100k embedded records (benchmarks/
-        version_mix_scan.py): 0.3-0.6 s for n=300, against 5-14 s for one
-        ``get(limit=1, offset=p)`` per position, because Chroma walks to an
-        offset rather than seeking (each call costs up to ~50 ms there), and
-        0.6-1.2 s for listing every id with 5,000-record pages first.
+    def _sample_ids(self, n: int, rng: np.random.Generator) -> list[str]:
+        """Embedded: random integer keys in SQLite (``ChromaSqlite.sample_ids``),
+        reading only what is drawn, so a sample costs the same at any size.
+
+        Server: n distinct positions drawn uniformly from 0..count-1, then the
+        ids only (``include=[]``, ``_ID_PAGE`` per call) of the pages holding
+        them; each ``get(offset=)`` walks to its offset, so this grows with the
+        collection (Chroma's API has no other way to reach a random record).
         """
+        if self._sqlite is not None:
+            view = self._sqlite
+            return self._read("sampling ids", lambda: view.sample_ids(n, rng))
         total = self.count()
         positions = np.sort(rng.choice(total, size=min(n, total), replace=False))
         chosen: list[str] = []
@@ -278,16 +462,7 @@ class ChromaCollection:
             chosen += [ids[int(p) - start] for p in wanted]
             if len(ids) < _ID_PAGE:
                 break  # the collection shrank since count(): nothing further
-        records: list[StoredRecord] = []
-        for i in range(0, len(chosen), _ID_PAGE):
-            page = self._call(
-                "fetching sampled records",
-                self._coll.get,
-                ids=chosen[i : i + _ID_PAGE],
-                include=["embeddings", "documents", "metadatas"],
-            )
-            records += _records(page)
-        return records
+        return chosen
 
     def query(self, embeddings: np.ndarray, k: int) -> list[QueryHits]:
         """Top-k per query; similarity converted from the collection space's distance."""
@@ -311,37 +486,79 @@ class ChromaCollection:
             for ids, dists in zip(result["ids"], result["distances"] or [], strict=True)
         ]
 
-    def embed_with_own_function(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed with the embedding function the application configured on the collection.
+    def sample_recent(self, n: int) -> list[StoredRecord]:
+        """The n newest records (``stores.base.RecentSampler``): Chroma returns ``get``
+        pages in insertion order, so the last n positions are the latest writes (an
+        upsert of an existing id keeps its position)."""
+        total = self.count()
+        page = self._call(
+            "reading the newest records",
+            self._coll.get,
+            limit=max(1, min(n, total)),
+            offset=max(0, total - n),
+            include=["embeddings", "documents", "metadatas"],
+        )
+        return _records(page)
 
-        Chroma's built-in default function would download its model on first
-        use; driftwatch never downloads at check time, so that function is
-        only used when its model files are already in Chroma's cache.
-        """
-        where = f"collection {self.name!r} in store {self._store.name!r}"
-        try:
-            function = self._coll.configuration.get("embedding_function")
-        except (ValueError, ChromaError) as exc:
-            raise EmbedderUnavailable(
-                f"{where}: cannot load its embedding function: {exc}"
-            ) from exc
-        if function is None:
-            raise EmbedderUnavailable(f"{where} has no embedding function configured")
-        _require_cached_default_model(function, where)
-        try:
-            vectors = function(list(texts))
-        except Exception as exc:  # a user-configured function may fail in any way
-            raise EmbedderUnavailable(
-                f"{where}: its embedding function {_function_name(function)!r} failed: {exc}"
-            ) from exc
-        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+    def get_records(self, ids: Sequence[str]) -> list[StoredRecord]:
+        """The records with these ids (``stores.base.RecordReader``; migrations copy them)."""
+        records: list[StoredRecord] = []
+        for start in range(0, len(ids), _ID_PAGE):
+            page = self._call(
+                "reading records by id",
+                self._coll.get,
+                ids=list(ids[start : start + _ID_PAGE]),
+                include=["embeddings", "documents", "metadatas"],
+            )
+            records += _records(page)
+        return records
 
     def _call(self, action: str, fn: Callable[..., T], **kwargs: Any) -> T:
         with self._store.guard(f"{action} of collection {self.name!r}"):
             return fn(**kwargs)
 
+    def _read(self, action: str, fn: Callable[[], T]) -> T:
+        """A read of the embedded store's SQLite file, its failures as StoreError."""
+        try:
+            return fn()
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"{self._store.location}: {action} of collection {self.name!r} "
+                f"failed reading chroma.sqlite3: {exc}"
+            ) from exc
 
-def collection_space(collection: Any) -> str:
+
+class WritableChromaCollection(ChromaCollection):
+    """A Chroma collection driftwatch writes (``WritableCollection``): a migration target."""
+
+    def upsert(self, records: Sequence[StoredRecord]) -> None:
+        """Upsert in batches of at most the client's maximum batch size."""
+        missing = [r.id for r in records if r.embedding is None]
+        if missing:
+            raise StoreError(
+                f"cannot upsert into collection {self.name!r}: no vector for ids {missing[:5]}"
+            )
+        batch = self._store.max_batch_size()
+        for start in range(0, len(records), batch):
+            chunk = records[start : start + batch]
+            self._call(
+                f"upserting {len(chunk)} records",
+                self._coll.upsert,
+                ids=[r.id for r in chunk],
+                embeddings=np.stack([np.asarray(r.embedding, dtype=np.float32) for r in chunk]),
+                documents=[r.document for r in chunk],
+                # Chroma stores None as "no metadata" and rejects an empty dict.
+                metadatas=[dict(r.metadata) or None for r in chunk],
+            )
+
+    def delete(self, ids: Sequence[str]) -> None:
+        batch = self._store.max_batch_size()
+        for start in range(0, len(ids), batch):
+            chunk = list(ids[start : start + batch])
+            self._call(f"deleting {len(chunk)} records", self._coll.delete, ids=chunk)
+
+
+def collection_space(collection: Any) -> Distance:
     """The distance space: configuration (hnsw/spann), then schema, then legacy metadata."""
     config = collection.configuration_json or {}
     for index in ("hnsw", "spann"):
@@ -363,10 +580,11 @@ def collection_space(collection: Any) -> str:
     return _known_space(metadata.get("hnsw:space", _DEFAULT_SPACE))
 
 
-def _known_space(space: object) -> str:
-    if space not in _SIMILARITY:
-        raise StoreError(f"unsupported Chroma distance space {space!r}")
-    return str(space)
+def _known_space(space: object) -> Distance:
+    for known in _SIMILARITY:
+        if space == known:
+            return known
+    raise StoreError(f"unsupported Chroma distance space {space!r}")
 
 
 def _records(page: Mapping[str, Any]) -> list[StoredRecord]:
@@ -385,22 +603,3 @@ def _records(page: Mapping[str, Any]) -> list[StoredRecord]:
         )
         for rid, doc, emb, meta in zip(ids, documents, embeddings, metadatas, strict=True)
     ]
-
-
-def _function_name(function: Any) -> str:
-    name = getattr(function, "name", None)
-    return str(name()) if callable(name) else type(function).__name__
-
-
-def _require_cached_default_model(function: Any, where: str) -> None:
-    if _function_name(function) not in ("default", "onnx_mini_lm_l6_v2"):
-        return
-    from chromadb.utils.embedding_functions.onnx_mini_lm_l6_v2 import ONNXMiniLM_L6_V2
-
-    model = Path(ONNXMiniLM_L6_V2.DOWNLOAD_PATH) / ONNXMiniLM_L6_V2.EXTRACTED_FOLDER_NAME
-    if not (model / "model.onnx").is_file() or not (model / "tokenizer.json").is_file():
-        raise EmbedderUnavailable(
-            f"{where} uses Chroma's default embedding function, whose model is not in {model}; "
-            "driftwatch does not download models (run the application once, or use an "
-            "onnx embedder)"
-        )

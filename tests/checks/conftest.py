@@ -13,9 +13,8 @@ import pytest
 
 from driftwatch.checks.base import CheckContext
 from driftwatch.config import ChromaStoreConfig, CollectionConfig
-from driftwatch.stores import open_store
 from driftwatch.stores.base import CollectionHandle
-from driftwatch.stores.chroma import chroma_settings
+from driftwatch.stores.chroma import ChromaStore, chroma_settings
 from tests.support.chroma_server import chroma_server  # noqa: F401 (the `chroma run` fixture)
 from tests.support.corpus_vectors import CachedEmbedder, corpus_vectors
 from tests.support.models import CANARY_QUERIES, MINILM, PARAPHRASE, corpus
@@ -51,7 +50,9 @@ class ChromaFixture:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.client = chromadb.PersistentClient(path=str(path), settings=chroma_settings())
-        self._store = open_store("test", ChromaStoreConfig(path=str(path)))
+        # In-process on purpose: this process writes the directory too, and embedded
+        # Chroma is single-process (the daemon isolates it: tests/stores/test_isolated.py).
+        self._store = ChromaStore("test", ChromaStoreConfig(path=str(path)))
 
     def create(self, name: str, records: Sequence[Record] = ()) -> Any:
         coll = self.client.create_collection(

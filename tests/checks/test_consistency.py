@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
 from driftwatch.checks.consistency import check_consistency
+from driftwatch.checks.dimensions import PROBE_TEXT
 from driftwatch.config import OpenAIEmbedderConfig
 from driftwatch.embedders.openai import OpenAIEmbedder
 from driftwatch.stats.similarity import cosine_rows
@@ -120,9 +123,12 @@ def test_other_dimension_is_drift_not_a_crash(
         result = check_consistency(
             context("consistency", collection_config(), chroma.handle("docs"), OpenAIEmbedder(cfg))
         )
+        embedded = [text for body in server.embedding_requests() for text in _inputs(body)]
     assert result.status == "drift"
     assert "256-d" in result.message and "384-d" in result.message
     assert result.detail["stale_estimate"] == 40
+    # The dimension was settled with one short text; the 40 records were not re-embedded.
+    assert embedded == [PROBE_TEXT]
 
 
 def test_sample_is_spread_over_the_whole_collection(
@@ -137,3 +143,8 @@ def test_sample_is_spread_over_the_whole_collection(
     )
     assert result.detail["ratio_low"] < 0.7 < result.detail["ratio_high"]
     assert np.isclose(sum(r["sampled"] for r in result.detail["by_model"]), 300)
+
+
+def _inputs(body: dict[str, Any]) -> list[str]:
+    texts = body["input"]
+    return [texts] if isinstance(texts, str) else list(texts)

@@ -53,6 +53,8 @@ def test_same_model_uncached_is_identical(docs: ChromaFixture) -> None:
     result = _check(docs, embedder(MINILM), base)
     assert result.status == "ok", result.message
     assert result.detail["cosine_min"] >= 0.9999
+    # The threshold shown is the one the verdict compared with (the message says >= 0.9999).
+    assert result.threshold == 0.9999 and "0.9999" in result.message
 
 
 def test_texts_embedded_one_by_one_match_the_batch() -> None:
@@ -71,6 +73,7 @@ def test_int8_rebuild_of_the_same_model_is_a_warning(docs: ChromaFixture) -> Non
     assert 0.80 < detail["cosine_min"] < 0.9999
     assert detail["changed_texts"] == len(base.fingerprint_texts)
     assert "changed slightly" in result.message
+    assert result.threshold == 0.9999  # "moved" means below fingerprint_identical
 
 
 def test_other_model_is_drift(docs: ChromaFixture, paraphrase: CachedEmbedder) -> None:
@@ -79,6 +82,7 @@ def test_other_model_is_drift(docs: ChromaFixture, paraphrase: CachedEmbedder) -
     assert result.status == "drift"
     assert result.value is not None and result.value < 0.5
     assert "replaced" in result.message
+    assert result.threshold == 0.80  # drift: the mean fell below fingerprint_replaced
 
 
 def test_configured_texts_are_fingerprinted_too(

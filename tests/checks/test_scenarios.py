@@ -17,7 +17,7 @@ import pytest
 
 from driftwatch.checks.base import Baseline, CheckResult
 from driftwatch.checks.baseline import capture_baseline
-from driftwatch.checks.registry import CHECKS, SCHEDULE_OF
+from driftwatch.checks.registry import CHECKS
 from driftwatch.checks.version_mix import check_version_mix
 from driftwatch.config import CollectionConfig, OpenAIEmbedderConfig
 from driftwatch.embedders.base import Embedder
@@ -37,7 +37,7 @@ from tests.support.embedding_server import EmbeddingServer
 from tests.support.models import MINILM, PARAPHRASE, corpus
 
 INITIAL = 1000
-PROBE_CHECKS = [name for name in CHECKS if SCHEDULE_OF[name] == "probe"]
+PROBE_CHECKS = [name for name, spec in CHECKS.items() if spec.schedule == "probe"]
 
 
 class Prober:
@@ -63,7 +63,7 @@ class Prober:
                 recent_scores=[s for probe in self.window for s in probe],
             )
             ctx.rng = self.rng
-            results[name] = CHECKS[name](ctx)
+            results[name] = CHECKS[name].function(ctx)
         self.window.append(list(results["canary"].detail.get("scores", [])))
         return results
 
@@ -139,7 +139,7 @@ def test_partial_reembedding_is_measured_per_model(
     )
     coll = collection_config()
     store = docs.handle("docs")
-    result = CHECKS["consistency"](context("consistency", coll, store, minilm, seed=7))
+    result = CHECKS["consistency"].function(context("consistency", coll, store, minilm, seed=7))
     d = result.detail
     assert d["ratio_low"] <= 0.8 <= d["ratio_high"]
     assert result.status == "drift"

@@ -218,7 +218,10 @@ def test_walkthrough_seed_check_and_model_swap(chroma_server: ChromaServer, tmp_
 
     # Step 3: the first check captures the baseline and finds nothing wrong.
     code, statuses = check_statuses(env, tmp_path)
-    assert (code, set(statuses.values())) == (0, {"ok"}), statuses
+    # 40 records are too few for a population reference; that check says so and
+    # does not count as a failure (exit 0).
+    population = statuses.pop("population")
+    assert (code, set(statuses.values()), population) == (0, {"ok"}, "unavailable"), statuses
 
     # Step 4: the query model replaced by another 384-d model.
     swapped = tmp_path / "driftwatch.yaml"

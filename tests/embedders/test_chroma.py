@@ -64,6 +64,10 @@ def chroma_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for mode in ("fail", "nan"):
         broken = LocalOnnxFunction(mode=mode)
         client.create_collection(mode, embedding_function=broken)  # type: ignore[arg-type]
+    client.create_collection("no-function", embedding_function=None)
+    # Chroma's own default function (all-MiniLM-L6-v2, downloaded on first use).
+    client.create_collection("chroma-default").add(ids=["a"], embeddings=[[0.5] * 384])
+    client.close()
     return path
 
 
@@ -108,3 +112,54 @@ def test_nan_from_the_function_is_a_response_error(open_collection: Any) -> None
 def test_without_a_collection_it_is_unavailable() -> None:
     with pytest.raises(EmbedderUnavailable, match=r"embedder 'app' \(kind chroma\)"):
         build_embedder("app", CONFIG)
+
+
+def test_a_collection_without_a_function_is_unavailable(open_collection: Any) -> None:
+    own = build_embedder("app", CONFIG, open_collection("no-function"))
+    with pytest.raises(EmbedderUnavailable, match=r"'no-function' has no embedding function"):
+        own.embed(["hello"])
+
+
+def test_chromas_default_function_is_never_downloaded(
+    open_collection: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chromadb.utils.embedding_functions.onnx_mini_lm_l6_v2 import ONNXMiniLM_L6_V2
+
+    # Chroma's model cache, pointed at an empty directory: the model "is not there".
+    cache = tmp_path / "cache"
+    monkeypatch.setattr(ONNXMiniLM_L6_V2, "DOWNLOAD_PATH", cache)
+    own = build_embedder("app", CONFIG, open_collection("chroma-default"))
+
+    with pytest.raises(EmbedderUnavailable, match=r"does not download models"):
+        own.embed(["hello"])
+    assert not cache.exists()
+
+
+def test_the_function_runs_in_this_process_not_the_store_worker(
+    chroma_dir: Path,
+) -> None:
+    """An embedded store is held by a worker process (stores/isolated.py); the
+    function is rebuilt here from the collection's configuration, so an
+    application's function class registered in this process is found."""
+    store = open_store("local", ChromaStoreConfig(kind="chroma", path=str(chroma_dir)))
+    try:
+        handle = store.open_collection("docs")
+        assert getattr(store, "worker_pid", None) is not None  # really isolated
+        vectors = build_embedder("app", CONFIG, handle).embed(["list comprehensions"])
+    finally:
+        store.close()
+    assert vectors.shape == (1, 384)
+
+
+def test_a_collection_of_another_store_has_no_own_function(tmp_path: Path) -> None:
+    from driftwatch.config import QdrantStoreConfig
+    from tests.support.qdrant_local import fill_qdrant
+
+    fill_qdrant(tmp_path, "docs", [("a", np.ones(4, dtype=np.float32), "text", None)])
+    store = open_store("qd", QdrantStoreConfig(kind="qdrant", path=str(tmp_path)))
+    try:
+        own = build_embedder("app", CONFIG, store.open_collection("docs"))
+        with pytest.raises(EmbedderUnavailable, match=r"is not in a Chroma store"):
+            own.embed(["hello"])
+    finally:
+        store.close()

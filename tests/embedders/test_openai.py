@@ -7,8 +7,6 @@ import socket
 import time
 import traceback
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 from typing import Any
 
 import httpx
@@ -16,7 +14,7 @@ import numpy as np
 import pytest
 
 from driftwatch.config import OpenAIEmbedderConfig
-from driftwatch.embedders.openai import MAX_RETRY_AFTER_S, OpenAIEmbedder, retry_after_seconds
+from driftwatch.embedders.openai import OpenAIEmbedder
 from driftwatch.errors import EmbedderError, EmbedderResponseError, EmbedderUnavailable
 from tests.support.embedding_server import Corruption, EmbeddingServer
 from tests.support.models import MINILM, PARAPHRASE, corpus, embedder
@@ -246,25 +244,3 @@ def test_an_injected_client_is_used_and_left_open(server: EmbeddingServer) -> No
 def test_empty_input_sends_nothing(server: EmbeddingServer) -> None:
     assert OpenAIEmbedder(_config(server)).embed([]).shape == (0, 0)
     assert server.requests == []
-
-
-NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.mark.parametrize(
-    ("headers", "expected"),
-    [
-        ({"retry-after": "2"}, 2.0),
-        ({"retry-after": "0.5"}, 0.5),
-        ({"retry-after-ms": "250", "retry-after": "9"}, 0.25),
-        ({"retry-after": format_datetime(NOW + timedelta(seconds=30), usegmt=True)}, 30.0),
-        ({"retry-after": format_datetime(NOW - timedelta(seconds=30), usegmt=True)}, 0.0),
-        ({"retry-after": "86400"}, MAX_RETRY_AFTER_S),
-        ({"retry-after": "soon"}, None),
-        ({"retry-after": "-1"}, None),
-        ({"retry-after-ms": "nan"}, None),
-        ({}, None),
-    ],
-)
-def test_retry_after_parsing(headers: dict[str, str], expected: float | None) -> None:
-    assert retry_after_seconds(httpx.Headers(headers), now=NOW) == expected

@@ -115,3 +115,83 @@ LATIN1_DECLARED = (
     b"</title><item><guid>l1</guid><title>Mod\xe8le text-embedding-004 deprecated</title>"
     b"<description>retired on 2026-01-14</description></item></channel></rss>"
 )
+
+
+def _catalog_model(**fields: Any) -> dict[str, Any]:
+    """One entry shaped as modeldeprecations.dev's /api/v1/models.json lists them."""
+    entry: dict[str, Any] = {
+        "aliases": [],
+        "description": "An embedding model; see the provider's deprecation page for details.",
+        "replacements": [],
+        "sources": [],
+        "last_verified": "2026-07-30",
+        **fields,
+    }
+    entry.setdefault("computed_status", entry["status"])
+    return entry
+
+
+# The catalog format of modeldeprecations.dev (its src/schema/model.ts and
+# src/data/catalog.ts): {$schema, generatedAt, asOf, count, models: [...]}, each model
+# with provider, model, name, aliases, dates, status, replacements, sources and the
+# build-time computed_status. The dates are the ones the DESIGN.md notices announce.
+MODELDEPRECATIONS_CATALOG = json.dumps(
+    {
+        "$schema": "https://modeldeprecations.dev/api/v1/schema.json",
+        "generatedAt": "2026-07-30T08:00:00.000Z",
+        "asOf": "2026-07-30",
+        "count": 4,
+        "models": [
+            _catalog_model(
+                provider="openai",
+                model="text-embedding-ada-002",
+                name="text-embedding-ada-002",
+                aliases=["ada-002-2022-12"],
+                earliest_shutdown_on="2026-10-30",
+                status="active",
+                replacements=[
+                    {"provider": "openai", "model": "text-embedding-3-large", "recommended": False},
+                    {"provider": "openai", "model": "text-embedding-3-small", "recommended": True},
+                ],
+                sources=[
+                    {
+                        "url": "https://example.org/azure/model-retirements",
+                        "title": "Azure OpenAI model retirements",
+                        "accessed": "2026-07-30",
+                    }
+                ],
+            ),
+            _catalog_model(
+                provider="cohere",
+                model="embed-english-v2.0",
+                name="Embed English v2.0",
+                deprecated_on="2026-01-15",
+                shutdown_on="2026-04-04",
+                status="retired",
+                replacements=[
+                    {"provider": "cohere", "model": "embed-english-v3.0", "recommended": True}
+                ],
+                sources=[
+                    {"url": "https://example.org/cohere/deprecations", "accessed": "2026-07-30"}
+                ],
+            ),
+            _catalog_model(
+                provider="google",
+                model="textembedding-gecko",
+                name="Text Embedding Gecko",
+                aliases=["textembedding-gecko@001", "textembedding-gecko@003"],
+                shutdown_on="2025-10-30",
+                status="retired",
+                sources=[
+                    {"url": "https://example.org/vertex/deprecations", "accessed": "2026-07-30"}
+                ],
+            ),
+            _catalog_model(
+                provider="openai",
+                model="text-embedding-3-small",
+                name="text-embedding-3-small",
+                status="active",
+            ),
+        ],
+    }
+).encode()

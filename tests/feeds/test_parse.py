@@ -136,7 +136,7 @@ def test_content_hash_changes_when_the_entry_is_edited() -> None:
             "malformed",
             "malformed JSON",
         ),
-        (b'{"items": []}', "not_a_feed", "JSON Feed 'version'"),
+        (b'{"items": []}', "not_a_feed", "a JSON Feed (no 'version')"),
         (b'{"version": "https://jsonfeed.org/version/1.1"}', "malformed", "'items' list"),
         (
             b'{"version": "https://jsonfeed.org/version/1.1", "title": "caf\xe9"}',

@@ -34,13 +34,15 @@ NOTICE = NoticeView(
 def test_exit_codes() -> None:
     assert FeedReport(AT, (OK,), ()).exit_code == 0
     assert FeedReport(AT, (OK, DOWN), ()).exit_code == 2
-    assert FeedReport(AT, (OK, DOWN), (NOTICE,)).exit_code == 1
+    # A failed feed wins: a notice must not hide a feed that went blind.
+    assert FeedReport(AT, (OK, DOWN), (NOTICE,)).exit_code == 2
+    assert FeedReport(AT, (OK,), (NOTICE,)).exit_code == 1
 
 
 def test_json_is_serialisable_and_complete() -> None:
     data = json.loads(json.dumps(FeedReport(AT, (OK, DOWN), (NOTICE,)).to_json()))
     assert data["generated_at"] == AT.isoformat()
-    assert data["exit_code"] == 1
+    assert data["exit_code"] == 2
     assert [f["status"] for f in data["feeds"]] == ["ok", "error"]
     assert data["feeds"][1]["reason"] == "http_5xx"
     (notice,) = data["notices"]
@@ -48,6 +50,7 @@ def test_json_is_serialisable_and_complete() -> None:
     assert notice["shutdown_on"] is None
     assert notice["announced"] == "2025-10-15T00:00:00+00:00"
     assert (notice["needs_review"], notice["conflict"]) == (True, False)
+    assert (notice["replacement"], notice["conflict_detail"]) == (None, None)
 
 
 def test_render_shows_notices_and_feed_status() -> None:

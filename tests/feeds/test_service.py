@@ -153,7 +153,7 @@ def test_check_all_matches_records_and_exports(
     # The entry was published on 2023-07-06: that is the announcement, not the shutdown.
     assert (family.shutdown_on, family.needs_review) == (date(2024, 1, 4), True)
     assert family.announced == datetime(2023, 7, 6, 12, tzinfo=UTC)
-    assert report.exit_code == 1
+    assert report.exit_code == 2  # three feeds failed: that wins over the notices
 
     sample = registry.get_sample_value
     for name in ("azure", "openai", "cohere"):
@@ -390,3 +390,166 @@ def test_a_state_db_failure_is_contained(
     assert "feed cohere: state database" in caplog.text
     labels = {"feed": "cohere", "reason": "state"}
     assert registry.get_sample_value("driftwatch_feed_errors_total", labels) == 1
+
+
+def _rss(item_id: str, text: str) -> bytes:
+    return samples.rss2([{"id": item_id, "title": "Embedding model update", "description": text}])
+
+
+def test_the_replacement_is_never_flagged_and_is_shown(state_db: StateDB, feeds: Feeds) -> None:
+    notice = (
+        "text-embedding-ada-002 will be retired on 2026-10-30. "
+        "Migrate to text-embedding-3-small before then."
+    )
+    config = _config(
+        [{"url": feeds.serve("oa.xml", _rss("r-1", notice)), "name": "openai"}],
+        models=[
+            {"id": "text-embedding-ada-002", "provider": "openai"},
+            {"id": "text-embedding-3-small", "provider": "openai"},
+        ],
+    )
+    registry = CollectorRegistry()
+    watcher = _watcher(config, state_db, registry)
+    report = watcher.check_all()
+
+    (notice_view,) = report.notices
+    assert (notice_view.model, notice_view.shutdown_on, notice_view.replacement) == (
+        "text-embedding-ada-002",
+        date(2026, 10, 30),
+        "text-embedding-3-small",
+    )
+    (event,) = watcher.pending_events()
+    assert (event.model, event.replacement) == ("text-embedding-ada-002", "text-embedding-3-small")
+    # The team that already moved to the replacement gets nothing.
+    moved = {"model": "text-embedding-3-small", "provider": "openai"}
+    assert registry.get_sample_value("driftwatch_model_deprecation_notice", moved) == 0
+    assert registry.get_sample_value("driftwatch_model_shutdown_timestamp_seconds", moved) is None
+    ada = {"model": "text-embedding-ada-002", "provider": "openai"}
+    assert registry.get_sample_value("driftwatch_model_time_to_shutdown_seconds", ada) is not None
+
+
+def _gecko_in_collection(state_db: StateDB) -> None:
+    """A version-mix result: the collection holds gecko vectors nobody listed in models:."""
+    with state_db.session() as session:
+        session.add(
+            CheckResultRow(
+                collection="docs",
+                check="version_mix",
+                status="warning",
+                value=0.5,
+                threshold=0.0,
+                detail={
+                    "documents": [
+                        {"model": "textembedding-gecko@001", "version": "1", "count": 5},
+                        {"model": "text-embedding-ada-002", "version": "1", "count": 5},
+                    ]
+                },
+                message="mixed",
+                started_at=datetime(2025, 11, 30, tzinfo=UTC),
+                duration_s=0.1,
+            )
+        )
+
+
+def test_a_structured_catalog_served_from_loopback(state_db: StateDB, feeds: Feeds) -> None:
+    _gecko_in_collection(state_db)
+    catalog_url = feeds.serve(
+        "models.json",
+        Reply(200, samples.MODELDEPRECATIONS_CATALOG, {"Content-Type": "application/json"}),
+    )
+    config = _config([{"url": catalog_url, "name": "modeldeprecations"}])
+    watcher = _watcher(config, state_db, CollectorRegistry())
+    report = watcher.check_all()
+    assert report.feeds[0].status == "ok"
+    assert report.feeds[0].entries == 3  # the active model without dates announces nothing
+
+    notices = {n.model: n for n in report.notices}
+    assert set(notices) == {
+        "text-embedding-ada-002",
+        "embed-english-v2.0",
+        "textembedding-gecko@001",
+    }
+    ada = notices["text-embedding-ada-002"]
+    assert (ada.earliest_shutdown_on, ada.shutdown_on, ada.conflict) == (
+        date(2026, 10, 30),
+        None,
+        False,
+    )
+    # The recommended replacement comes first.
+    assert ada.replacement == "text-embedding-3-small, text-embedding-3-large"
+    assert ada.link == "https://example.org/azure/model-retirements"
+    cohere = notices["embed-english-v2.0"]
+    assert (cohere.deprecated_on, cohere.shutdown_on, cohere.replacement) == (
+        date(2026, 1, 15),
+        date(2026, 4, 4),
+        "embed-english-v3.0",
+    )
+    # Found only in the collection, matched through the catalog's alias of its entry.
+    gecko = notices["textembedding-gecko@001"]
+    assert (gecko.shutdown_on, gecko.matched_as) == (date(2025, 10, 30), "textembedding-gecko")
+
+
+def test_structured_and_prose_sources_that_disagree_are_flagged(
+    state_db: StateDB, feeds: Feeds
+) -> None:
+    prose = _rss("x-1", "text-embedding-ada-002 will be retired on 2026-06-30.")
+    config = _config(
+        [
+            {
+                "url": feeds.serve("models.json", samples.MODELDEPRECATIONS_CATALOG),
+                "name": "catalog",
+            },
+            {"url": feeds.serve("other.xml", prose), "name": "azure-updates"},
+        ]
+    )
+    registry = CollectorRegistry()
+    watcher = _watcher(config, state_db, registry)
+    report = watcher.check_all()
+    ada = [n for n in report.notices if n.model == "text-embedding-ada-002"]
+    assert [n.feed for n in ada] == ["azure-updates", "catalog"]  # soonest first
+    for n in ada:
+        assert n.conflict
+        assert n.conflict_detail == (
+            "sources disagree: azure-updates 2026-06-30; catalog ≥ 2026-10-30"
+        )
+    events = [e for e in watcher.pending_events() if e.model == "text-embedding-ada-002"]
+    assert {e.conflict_detail for e in events} == {ada[0].conflict_detail}
+    labels = {"model": "text-embedding-ada-002", "provider": "openai"}
+    assert registry.get_sample_value("driftwatch_model_deprecation_date_conflict", labels) == 1
+
+
+def test_models_in_use_include_what_the_stores_hold(state_db: StateDB) -> None:
+    _gecko_in_collection(state_db)
+    config = _config([])
+    in_use = {m.id: m for m in _watcher(config, state_db, CollectorRegistry()).models_in_use()}
+    # Not in models:, found in the collection: watched, provider unknown.
+    assert (
+        in_use["textembedding-gecko@001"].source,
+        in_use["textembedding-gecko@001"].provider,
+    ) == (
+        "version_mix:docs",
+        "unknown",
+    )
+    # In both: the config's entry wins, so its provider and aliases apply.
+    ada = in_use["text-embedding-ada-002"]
+    assert (ada.source, ada.provider, ada.aliases) == ("config", "openai", ("ada-002",))
+
+
+def test_a_failed_feed_wins_over_a_notice_in_the_exit_code(state_db: StateDB, feeds: Feeds) -> None:
+    config = _config(
+        [
+            {"url": feeds.serve("azure.xml", samples.ATOM), "name": "azure"},
+            {"url": feeds.serve("down.xml", Reply(503)), "name": "down"},
+        ]
+    )
+    report = _watcher(config, state_db, CollectorRegistry()).check_all()
+    assert report.notices  # the notice is still reported ...
+    assert report.exit_code == 2  # ... but the blind feed decides the exit code
+    assert report.to_json()["exit_code"] == 2
+
+
+def test_the_watcher_runs_without_metrics(state_db: StateDB, feeds: Feeds) -> None:
+    config = _config([{"url": feeds.serve("azure.xml", samples.ATOM), "name": "azure"}])
+    with FeedWatcher(config, state_db, client=httpx.Client(), clock=lambda: NOW) as watcher:
+        report = watcher.check_all()
+    assert [n.model for n in report.notices] == ["text-embedding-ada-002"]

@@ -3,7 +3,8 @@
 The store holds real CPython-docs paragraphs embedded with all-MiniLM-L6-v2, a
 few of them without a model tag; the daemon's live query model is
 paraphrase-MiniLM-L3-v2 (the accident driftwatch exists for), so consistency
-and canaries drift. A second configured collection does not exist, so its
+and canaries drift; a migration of it to all-MiniLM-L6-v2 is half done (green
+``python-docs-v2``). A second configured collection does not exist, so its
 checks fail. Two deprecation feeds and a Slack webhook are real HTTP servers on
 127.0.0.1: one feed announces the shutdown of a model in use, the other answers
 503, and the webhook accepts one message and then answers 500.
@@ -30,6 +31,7 @@ from tests.support.models import MINILM, PARAPHRASE, corpus, embedder
 from tests.support.prometheus import free_port
 
 RECORDS = 60
+GREEN = "python-docs-v2"
 UNTAGGED = 5
 CANARIES = [
     {"query": "how do I leave a loop early", "expect": ["topic-break-0"]},
@@ -57,6 +59,19 @@ def seed(path: Path) -> None:
             for i in range(len(records))
         ],
     )
+    # A migration half done: green holds the first half, re-embedded by the candidate.
+    green = client.create_collection(
+        GREEN, metadata={"hnsw:space": "cosine"}, embedding_function=None
+    )
+    half = len(records) // 2
+    green.add(
+        ids=[r["id"] for r in records[:half]],
+        documents=texts[:half],
+        embeddings=embedder(MINILM).embed(texts[:half]),
+        metadatas=[{"embedding_model": MINILM, "embedding_version": "2"}] * half,
+    )
+    # The daemon refuses an embedded directory another process holds open.
+    client.close()
 
 
 def feed(shutdown: datetime) -> bytes:
@@ -79,7 +94,10 @@ def config(tmp: Path, port: int, peers: LoopbackServer) -> dict[str, object]:
     return {
         "state_url": f"sqlite:///{tmp / 'state.db'}",
         "listen": f"127.0.0.1:{port}",
-        "embedders": {"live": {"kind": "onnx", "model": PARAPHRASE, "threads": 1}},
+        "embedders": {
+            "live": {"kind": "onnx", "model": PARAPHRASE, "threads": 1},
+            "candidate": {"kind": "onnx", "model": MINILM, "threads": 1},
+        },
         "stores": {"demo": {"kind": "chroma", "path": str(tmp / "chroma")}},
         "collections": [
             {
@@ -92,6 +110,7 @@ def config(tmp: Path, port: int, peers: LoopbackServer) -> dict[str, object]:
                 "score_window": 3,
                 "schedule": fast,
                 "thresholds": {"score_min_samples": 5},
+                "migration": {"to": "candidate", "target": GREEN, "status_every": "5s"},
             },
             {"store": "demo", "name": "retired-index", "embedder": "live", "schedule": fast},
         ],

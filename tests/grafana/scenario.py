@@ -19,7 +19,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, generate_latest
 
 from driftwatch.checks.base import CheckResult, Status
-from driftwatch.metrics import DriftwatchMetrics, ModelDeprecationStatus
+from driftwatch.metrics import DriftwatchMetrics, MigrationObservation, ModelDeprecationStatus
 from tests.support.loopback import Reply, Request
 
 MINILM, PARAPHRASE = "all-MiniLM-L6-v2", "paraphrase-MiniLM-L3-v2"
@@ -45,7 +45,7 @@ _RESULTS: dict[tuple[str, str], Outcome] = {
     ("docs", "fingerprint"): _r("ok", 1.0, 0.8, cosine_min=0.999999, cosine_mean=1.0),
     ("docs", "consistency"): _r(
         "ok", 0.997, 0.95, ratio_low=0.981, ratio_high=0.999, sampled=300, stale_estimate=6,
-        by_model=_by_model((MINILM, 300, 299)),
+        by_model=_by_model((MINILM, 300, 299)), embedded_texts=300, embedded_tokens=14210,
     ),
     ("docs", "canary"): _r(
         "ok", 0.96, 0.5, overlap=0.96, rbo=0.95, recall=1.0, mrr=0.92, top1_similarity=0.71,
@@ -54,6 +54,10 @@ _RESULTS: dict[tuple[str, str], Outcome] = {
     ("docs", "score_distribution"): _r(
         "ok", 0.03, 0.25, ks_statistic=0.08, ks_pvalue=0.61, psi=0.03, wasserstein=0.004,
         window_samples=96,
+    ),
+    ("docs", "population"): _r(
+        "ok", 0.51, 0.66, mmd2=-0.0003, mmd_pvalue=0.62, auc=0.51, auc_pvalue=0.41,
+        per_statistic_alpha=5.7e-5, by_model=[],
     ),
     ("docs", "version_mix"): _r(
         "ok", 0, 0, untagged=0, models=1, unexpected=0, dimension=384,
@@ -88,6 +92,14 @@ _RESULTS: dict[tuple[str, str], Outcome] = {
         mean_similarity=0.48,
     ),
     ("catalog", "score_distribution"): _r("unavailable", None, None, window_samples=12),
+    ("catalog", "population"): _r(
+        "drift", 0.83, 0.66, mmd2=0.021, mmd_pvalue=1.2e-9, auc=0.83, auc_pvalue=3.1e-12,
+        per_statistic_alpha=5.7e-5,
+        by_model=[
+            {"model": MINILM, "recent": 120, "mmd2": 0.001, "pvalue": 0.2},
+            {"model": PARAPHRASE, "recent": 80, "mmd2": 0.09, "pvalue": 1e-15},
+        ],
+    ),
     ("catalog", "version_mix"): _r(
         "drift", 0.42, 0, untagged=0, models=2, unexpected=800, dimension=384,
         documents=_docs((MINILM, "1", 1112), (PARAPHRASE, "1", 800)),
@@ -138,6 +150,10 @@ class Scenario:
         for collection in ("docs", "support", "catalog", "legacy"):
             model = "all-mpnet-base-v2" if collection == "legacy" else MINILM
             m.record_baseline(collection, model, now - 3 * DAY)
+            store = "legacy-chroma" if collection == "legacy" else "chroma"
+            m.collection_info.labels(collection, store).set(1)
+        m.store_up.labels("chroma").set(1)
+        m.store_up.labels("legacy-chroma").set(0)
         m.deprecations.update(
             [
                 ModelDeprecationStatus(
@@ -156,6 +172,14 @@ class Scenario:
                     needs_review=True,
                     conflict=True,
                 ),
+                ModelDeprecationStatus(  # in the 90-day countdown
+                    "textembedding-gecko@003",
+                    "google",
+                    True,
+                    now + 60 * DAY,
+                    needs_review=False,
+                    conflict=False,
+                ),
                 ModelDeprecationStatus(
                     MINILM, "sentence-transformers", False, None, needs_review=False, conflict=False
                 ),
@@ -169,6 +193,17 @@ class Scenario:
         m.notifications_pending.labels("slack").set(3)
         m.notifications_oldest_pending_age.labels("slack").set(3600)
         m.notifications_undeliverable.labels("slack").set(2)
+        self._behind = 0  # catalog's migration: the application's writes miss green
+
+    def _migrations(self, now: float) -> None:
+        """catalog: a migration falling behind (missing grows); legacy: one stalled."""
+        self._behind += 7
+        self.metrics.migrations.update(
+            MigrationObservation("catalog", 1000, 990, 10 + self._behind, 0, 1.0, False, False, now)
+        )
+        self.metrics.migrations.update(
+            MigrationObservation("legacy", 5000, 1200, 3800, 0, 0.99, False, False, now)
+        )
 
     def cycle(self) -> None:
         """One more probe cycle: every check, feed and delivery attempt runs again."""
@@ -180,6 +215,7 @@ class Scenario:
         m.feed_errors.labels("cohere-changelog", "http_503").inc()
         m.notifications_sent.labels("slack").inc()
         m.notifications_failed.labels("slack").inc(2)
+        self._migrations(time.time())
 
     def serve(self, request: Request) -> Reply:
         with self._lock:

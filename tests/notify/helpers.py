@@ -44,7 +44,8 @@ def alerts_config(server: LoopbackServer | str | None, **slack: Any) -> AlertsCo
     if server is None:
         return AlertsConfig.model_validate({"runbook_base_url": RUNBOOK})
     url = server if isinstance(server, str) else server.url(HOOK_PATH)
-    settings = {"webhook_url": url, "timeout": "2s", **slack}
+    # group_wait 0s: these tests see each call's messages at once; grouping has its own tests.
+    settings = {"webhook_url": url, "timeout": "2s", "group_wait": "0s", **slack}
     return AlertsConfig.model_validate({"slack": settings, "runbook_base_url": RUNBOOK})
 
 
@@ -53,6 +54,7 @@ def make_notifier(
     server: LoopbackServer | str | None,
     clock: Clock | None = None,
     client: httpx.Client | None = None,
+    stores: dict[str, str] | None = None,
     **slack: Any,
 ) -> tuple[Notifier, CollectorRegistry]:
     registry = CollectorRegistry()
@@ -62,6 +64,7 @@ def make_notifier(
         DriftwatchMetrics(registry),
         client=client,
         clock=clock or Clock(),
+        stores=stores,
     )
     return notifier, registry
 

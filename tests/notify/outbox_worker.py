@@ -45,6 +45,7 @@ def main(state_url: str, webhook: str, mode: str, n: int) -> None:
     notifier = Notifier(config, db, DriftwatchMetrics(CollectorRegistry()))
     if mode == "enqueue":
         notifier.on_results([drift(f"c{i}") for i in range(n)])
+        notifier.flush_due(everything=True)  # the group window ended: now in the outbox
         print("queued", flush=True)
         sys.stdin.read()  # until killed
     deadline = time.monotonic() + DELIVER_FOR_S

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import logging
 import socket
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from driftwatch.checks.registry import CHECKS
 from driftwatch.errors import NotifyError, NotifyRetryLater, WebhookRejected
 from driftwatch.feeds.events import DeprecationEvent
 from driftwatch.notify.slack import (
-    CHECK_ALERTS,
     CHECK_FAILING,
-    DEFAULT_RETRY_AFTER_S,
     DEPRECATION_ALERTS,
     CheckAlert,
     RedactingFilter,
@@ -24,7 +23,6 @@ from driftwatch.notify.slack import (
     alert_name,
     check_message,
     deprecation_message,
-    parse_retry_after,
 )
 from tests.notify.helpers import HOOK_PATH, RUNBOOK, SECRET, START
 from tests.support.loopback import LoopbackServer, Reply
@@ -137,6 +135,31 @@ def test_deprecation_message() -> None:
     assert "confirm it applies" in shown
     assert "dates changed" in shown
     assert "#driftwatchmodelshutdownimminent|" in shown
+    # Without a replacement the way out is still named.
+    assert "plan it with `driftwatch migrate plan`" in shown
+
+
+def test_deprecation_message_says_where_to_migrate() -> None:
+    event = DeprecationEvent(
+        model="text-embedding-ada-002",
+        provider="openai",
+        feed="catalog",
+        title="text-embedding-ada-002: deprecated",
+        link=None,
+        deprecated_on=None,
+        shutdown_on=date(2026, 6, 30),
+        earliest_shutdown_on=None,
+        needs_review=False,
+        conflict=True,
+        changed=False,
+        replacement="text-embedding-3-small",
+        conflict_detail="sources disagree: azure ≥ 2026-10-30; catalog 2026-06-30",
+    )
+    payload = deprecation_message(event, "info", date(2026, 3, 1), RUNBOOK)
+    shown = "\n".join(texts(payload))
+    assert "migrate to text-embedding-3-small: plan it with `driftwatch migrate plan`" in shown
+    assert "sources disagree: azure ≥ 2026-10-30; catalog 2026-06-30" in shown
+    assert "*Migrate to*\ntext-embedding-3-small" in shown
 
 
 # --- delivery -----------------------------------------------------------------
@@ -207,15 +230,6 @@ def test_connection_refused_is_retryable() -> None:
     assert info.value.__cause__ is None  # httpx's exception (with the URL) is not chained
 
 
-def test_retry_after_as_http_date_and_garbage() -> None:
-    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-    assert parse_retry_after("Sun, 01 Mar 2026 12:01:30 GMT", now) == 90.0
-    assert parse_retry_after("soon", now) == DEFAULT_RETRY_AFTER_S
-    assert parse_retry_after(None, now) == DEFAULT_RETRY_AFTER_S
-    assert parse_retry_after("0", now) == 1.0
-    assert parse_retry_after(str(timedelta(days=2).total_seconds()), now) == 3600.0
-
-
 def test_httpx_request_log_lines_are_redacted(
     server: LoopbackServer, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -223,7 +237,7 @@ def test_httpx_request_log_lines_are_redacted(
     redacting = RedactingFilter(url)
     logging.getLogger("httpx").addFilter(redacting)
     try:
-        with caplog.at_level(logging.DEBUG):
+        with caplog.at_level(logging.DEBUG), caplog.at_level(logging.DEBUG, logger="httpx"):
             post(server, Reply(200, b"ok"))
     finally:
         logging.getLogger("httpx").removeFilter(redacting)
@@ -241,6 +255,7 @@ def test_every_linked_alert_has_a_runbook_section_and_a_rule() -> None:
         if line.startswith("## ")
     }
     rules = (root / "driftwatch.rules.yml").read_text(encoding="utf-8")
-    linked = {*CHECK_ALERTS.values(), CHECK_FAILING, *DEPRECATION_ALERTS.values()}
+    checks = {alert for spec in CHECKS.values() for alert in spec.alerts}
+    linked = {*checks, CHECK_FAILING, *DEPRECATION_ALERTS.values()}
     assert linked <= sections
     assert all(f"alert: {name}\n" in rules for name in linked)

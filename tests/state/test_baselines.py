@@ -14,7 +14,6 @@ from driftwatch.checks.base import Baseline, CanaryBaseline
 from driftwatch.errors import StateError
 from driftwatch.state.baselines import (
     active_baseline,
-    baseline_history,
     save_baseline,
     vectors_from_npy,
     vectors_to_npy,
@@ -52,9 +51,20 @@ def same(a: Baseline, b: Baseline) -> bool:
     )
 
 
+def stored_ids(db: StateDB, collection: str) -> list[int]:
+    """Ids of every stored baseline of ``collection`` (history included), newest first."""
+    query = (
+        select(BaselineRow.id)
+        .where(BaselineRow.collection == collection)
+        .order_by(BaselineRow.created_at.desc(), BaselineRow.id.desc())
+    )
+    with db.session() as session:
+        return list(session.scalars(query))
+
+
 def test_no_baseline_until_one_is_saved(state_db: StateDB) -> None:
     assert active_baseline(state_db, "docs") is None
-    assert baseline_history(state_db, "docs") == []
+    assert stored_ids(state_db, "docs") == []
 
 
 def test_saved_baseline_reads_back_bit_for_bit(state_db: StateDB) -> None:
@@ -73,7 +83,7 @@ def test_force_replaces_the_active_baseline_and_keeps_the_old_one(state_db: Stat
     active = active_baseline(state_db, "docs")
     assert active is not None
     assert (active.id, active.model) == (second_id, "paraphrase-MiniLM-L3-v2")
-    assert [b.id for b in baseline_history(state_db, "docs")] == [second_id, first_id]
+    assert stored_ids(state_db, "docs") == [second_id, first_id]
     with state_db.session() as session:
         flags = {row.id: row.active for row in session.scalars(select(BaselineRow))}
     assert flags == {first_id: False, second_id: True}
@@ -95,7 +105,7 @@ def test_failed_save_leaves_the_previous_baseline_active(state_db: StateDB) -> N
         save_baseline(state_db, broken)
     active = active_baseline(state_db, "docs")
     assert active is not None and active.id == kept_id
-    assert len(baseline_history(state_db, "docs")) == 1
+    assert len(stored_ids(state_db, "docs")) == 1
 
 
 def test_concurrent_saves_leave_exactly_one_active(state_url: str) -> None:
@@ -123,7 +133,7 @@ def test_concurrent_saves_leave_exactly_one_active(state_url: str) -> None:
                 select(func.count()).select_from(BaselineRow).where(BaselineRow.active)
             )
         assert active == 1
-        assert len(baseline_history(dbs[0], "docs")) == 10
+        assert len(stored_ids(dbs[0], "docs")) == 10
     finally:
         for db in dbs:
             db.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,7 @@ from driftwatch.state.db import (
     alembic_config,
     open_state,
 )
+from driftwatch.state.leases import heartbeat
 from driftwatch.state.models import Base, CheckResultRow, JobLeaseRow
 from tests.support.state import drop_pg_database, pg_url
 
@@ -112,7 +113,9 @@ def test_fresh_database_opened_concurrently_is_migrated_once(
         assert errors == []
         assert len(opened) == 3
         upgrades = [r for r in caplog.records if r.getMessage().startswith("Running upgrade")]
-        assert len(upgrades) == 1, [r.getMessage() for r in upgrades]
+        # Each revision is applied once, by one of the three.
+        revisions = list(ScriptDirectory(str(MIGRATIONS_DIR)).walk_revisions())
+        assert len(upgrades) == len(revisions), [r.getMessage() for r in upgrades]
         assert all(_revision(db) == _head() for db in opened)
     finally:
         for db in opened:
@@ -280,3 +283,59 @@ def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(StateError, match=r"cannot open state database sqlite:.*not a database"):
         open_state(f"sqlite:///{path}")
     assert path.read_bytes().startswith(b"these are not the bytes")
+
+
+def test_a_new_database_says_it_was_created_fresh(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    first = open_state(url)
+    first.close()
+    again = open_state(url)
+    again.close()
+    assert first.created_fresh
+    assert not again.created_fresh
+    assert not first.lost_history and not again.lost_history
+
+
+def test_a_sqlite_file_deleted_while_open_is_detected_recreated_and_reported(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "state.db"
+    db = open_state(f"sqlite:///{path}")
+    try:
+        heartbeat(db, "me", timedelta(hours=1))
+        path.unlink()  # what `rm state.db` does under a running daemon
+        with (
+            caplog.at_level(logging.ERROR, "driftwatch.state.db"),
+            pytest.raises(StateError, match="deleted while driftwatch ran"),
+        ):
+            heartbeat(db, "me", timedelta(hours=1))
+        assert any("recreated empty" in r.getMessage() for r in caplog.records)
+        assert db.lost_history
+        up, reason = db.health.status()
+        assert not up and "deleted" in reason
+        # Writes go to the new file (not the unlinked inode), which has the full schema.
+        heartbeat(db, "me", timedelta(hours=1))
+        assert path.is_file()
+        reopened = open_state(f"sqlite:///{path}")
+        try:
+            with reopened.session() as session:
+                assert session.scalars(select(JobLeaseRow.name)).all() == ["heartbeat:me"]
+        finally:
+            reopened.close()
+    finally:
+        db.close()
+
+
+def test_a_sqlite_file_replaced_by_another_database_is_reopened(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    db = open_state(f"sqlite:///{path}")
+    other = tmp_path / "restored.db"
+    open_state(f"sqlite:///{other}").close()
+    try:
+        other.replace(path)  # e.g. a backup restored over it
+        with pytest.raises(StateError, match="replaced by another file"):
+            heartbeat(db, "me", timedelta(hours=1))
+        assert not db.lost_history  # the new file has a schema (and whatever history it holds)
+        heartbeat(db, "me", timedelta(hours=1))
+    finally:
+        db.close()

@@ -79,3 +79,68 @@ def test_notice_versions_and_notification(state_db: StateDB) -> None:
         assert not repo.was_notified_before(s, "text-embedding-ada-002", "azure", "e-2")
         old = repo.find_notice(s, "text-embedding-ada-002", "azure", "e-1", "h1")
         assert old is not None and old.notified_at == T0
+
+
+def _version(content_hash: str, shutdown: date, **kw: object) -> repo.NoticeVersion:
+    values: dict[str, object] = {
+        "model": "text-embedding-ada-002",
+        "provider": "openai",
+        "feed": "azure",
+        "entry_id": "e-1",
+        "content_hash": content_hash,
+        "title": "retirements",
+        "link": None,
+        "matched_as": "text-embedding-ada-002",
+        "needs_review": False,
+        "published_at": T0,
+        "deprecated_on": None,
+        "shutdown_on": shutdown,
+        "earliest_shutdown_on": None,
+        "replacement": "text-embedding-3-small",
+        **kw,
+    }
+    return repo.NoticeVersion(**values)  # type: ignore[arg-type]
+
+
+def _record(state_db: StateDB, version: repo.NoticeVersion) -> bool:
+    with state_db.session() as s:
+        return repo.record_notice(s, version, T0)
+
+
+def _notify_current(state_db: StateDB) -> None:
+    with state_db.session() as s:
+        repo.mark_notified(s, [r.id for r in repo.active_notices(s)], T0)
+
+
+def test_record_notice_versions_an_entry(state_db: StateDB) -> None:
+    oct30, dec1 = date(2026, 10, 30), date(2026, 12, 1)
+    assert _record(state_db, _version("h1", oct30)) is True  # new: news
+    assert _record(state_db, _version("h1", oct30)) is False  # seen: nothing new
+    _notify_current(state_db)
+    # Reworded, same dates: already told.
+    assert _record(state_db, _version("h2", oct30)) is False
+    # The date moved: news again.
+    assert _record(state_db, _version("h3", dec1)) is True
+    _notify_current(state_db)
+    # Edited back to the first version, whose date differs from the current one: news.
+    assert _record(state_db, _version("h1", oct30)) is True
+    with state_db.session() as s:
+        (current,) = repo.active_notices(s)
+        assert (current.content_hash, current.shutdown_on, current.notified_at) == (
+            "h1",
+            oct30,
+            None,
+        )
+        assert current.replacement == "text-embedding-3-small"
+
+
+def test_record_notice_bounds_what_it_stores(state_db: StateDB) -> None:
+    long_id = "https://example.org/" + "x" * 2000
+    version = _version("h1", date(2026, 10, 30), entry_id=long_id, replacement="m" * 400)
+    assert _record(state_db, version) is True
+    assert _record(state_db, version) is False  # found again under the same bounded id
+    with state_db.session() as s:
+        (row,) = repo.active_notices(s)
+        assert row.entry_id == repo.bounded_entry_id(long_id)
+        assert row.entry_id.startswith("sha256:") and len(row.entry_id) <= repo.MAX_ENTRY_ID
+        assert row.replacement == "m" * repo.MAX_NAME

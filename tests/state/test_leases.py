@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 import threading
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from driftwatch.state.db import StateDB, open_state
-from driftwatch.state.leases import release, try_acquire
+from driftwatch.state.leases import heartbeat, release, try_acquire
+from driftwatch.state.models import JobLeaseRow
+from driftwatch.state.owner import new_owner, owner_dead
 
 HOUR = timedelta(hours=1)
 
@@ -61,3 +69,53 @@ def test_racing_replicas_get_each_lease_exactly_once(state_url: str) -> None:
     finally:
         for db in replicas.values():
             db.close()
+
+
+def _dead_pid() -> int:
+    """The pid of a real process of this host that has exited (and been reaped)."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait(timeout=30)
+    return proc.pid
+
+
+def test_a_lease_held_by_a_dead_process_on_this_host_is_taken_over_at_once(
+    state_db: StateDB,
+) -> None:
+    dead = f"{socket.gethostname()}:{_dead_pid()}:0badc0de"
+    assert owner_dead(dead)
+    assert try_acquire(state_db, "check:docs:version_mix", dead, HOUR)
+    # A restarted daemon does not wait the hour out.
+    assert try_acquire(state_db, "check:docs:version_mix", new_owner(), HOUR)
+    assert not try_acquire(state_db, "check:docs:version_mix", "replica-b", HOUR)
+
+
+def test_live_holders_and_other_hosts_keep_their_leases(state_db: StateDB) -> None:
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as alive:
+        try:
+            live = f"{socket.gethostname()}:{alive.pid}:feedbeef"
+            elsewhere = f"another-host.invalid:{_dead_pid()}:feedbeef"
+            assert try_acquire(state_db, "job-live", live, HOUR)
+            assert try_acquire(state_db, "job-elsewhere", elsewhere, HOUR)
+            assert not owner_dead(live)
+            assert not owner_dead(elsewhere)  # cannot tell from here: trusted until expiry
+            assert not try_acquire(state_db, "job-live", new_owner(), HOUR)
+            assert not try_acquire(state_db, "job-elsewhere", new_owner(), HOUR)
+        finally:
+            alive.kill()
+
+
+def test_owner_ids_name_this_host_and_pid_and_never_repeat() -> None:
+    me, other = new_owner(), new_owner()
+    assert me != other  # two holders in one process (replicas in a test) stay apart
+    for owner in (me, other):
+        host, pid, _ = owner.rsplit(":", 2)
+        assert (host, int(pid)) == (socket.gethostname(), os.getpid())
+        assert not owner_dead(owner)
+
+
+def test_the_heartbeat_always_writes_and_drops_expired_rows(state_db: StateDB) -> None:
+    heartbeat(state_db, "gone-replica", timedelta(0))
+    heartbeat(state_db, "me", HOUR)
+    with state_db.session() as session:
+        names = set(session.scalars(select(JobLeaseRow.name)))
+    assert names == {"heartbeat:me"}

@@ -15,10 +15,10 @@ from driftwatch.errors import StateError
 from driftwatch.state.db import StateDB
 from driftwatch.state.models import CheckResultRow
 from driftwatch.state.results import (
-    history,
+    first_judged_at,
     latest_results,
     prune,
-    recent_canary_scores,
+    recent_scores,
     save_result,
 )
 
@@ -99,16 +99,31 @@ def test_same_start_time_resolves_to_the_last_saved(state_db: StateDB) -> None:
     assert [r.status for r in latest_results(state_db)] == ["drift"]
 
 
-def test_history_is_newest_first_and_limited(state_db: StateDB) -> None:
-    for minutes in range(6):
-        save_result(state_db, result(minutes=minutes))
-    save_result(state_db, result("canary", minutes=99))
-
-    got = history(state_db, "docs", "version_mix", limit=4)
-    assert [r.started_at for r in got] == [T0 + timedelta(minutes=m) for m in (5, 4, 3, 2)]
+def started(db: StateDB, check: str) -> list[datetime]:
+    with db.session() as session:
+        query = select(CheckResultRow.started_at).where(CheckResultRow.check == check)
+        return sorted(session.scalars(query))
 
 
-def test_recent_canary_scores_flatten_the_last_completed_probes(state_db: StateDB) -> None:
+def test_first_verdict_of_baseline_checks_tells_whether_a_baseline_existed(
+    state_db: StateDB,
+) -> None:
+    judged = ["fingerprint", "canary"]
+    save_result(state_db, result("version_mix", minutes=1))  # needs no baseline
+    save_result(state_db, result("fingerprint", minutes=2, status="error"))  # no verdict
+    save_result(state_db, result("canary", minutes=3, status="unavailable"))
+    assert first_judged_at(state_db, "docs", judged) is None
+
+    for minutes, status in ((9, "ok"), (5, "drift"), (7, "warning")):
+        save_result(state_db, result("fingerprint", minutes=minutes, status=status))
+    save_result(state_db, result("canary", collection="other", minutes=4))
+
+    assert first_judged_at(state_db, "docs", judged) == T0 + timedelta(minutes=5)
+    assert first_judged_at(state_db, "other", judged) == T0 + timedelta(minutes=4)
+    assert first_judged_at(state_db, "missing", judged) is None
+
+
+def test_recent_scores_flatten_the_last_completed_probes(state_db: StateDB) -> None:
     probes: list[tuple[Status, dict[str, Any]]] = [
         ("ok", {"scores": [0.91, 0.88]}),
         ("warning", {"scores": [0.70]}),
@@ -120,9 +135,12 @@ def test_recent_canary_scores_flatten_the_last_completed_probes(state_db: StateD
         save_result(state_db, result("canary", minutes=minutes, status=status, detail=detail))
     save_result(state_db, result("canary", "other", minutes=9, detail={"scores": [0.5]}))
 
-    assert recent_canary_scores(state_db, "docs", 2) == [0.21, 0.19, 0.25, 0.70]
-    assert recent_canary_scores(state_db, "docs", 12) == [0.21, 0.19, 0.25, 0.70, 0.91, 0.88]
-    assert recent_canary_scores(state_db, "missing", 12) == []
+    def window(collection: str, runs: int) -> list[float]:
+        return recent_scores(state_db, collection, "canary", "scores", runs)
+
+    assert window("docs", 2) == [0.21, 0.19, 0.25, 0.70]
+    assert window("docs", 12) == [0.21, 0.19, 0.25, 0.70, 0.91, 0.88]
+    assert window("missing", 12) == []
 
 
 def test_prune_deletes_old_history_but_keeps_each_checks_last_result(state_db: StateDB) -> None:
@@ -134,8 +152,7 @@ def test_prune_deletes_old_history_but_keeps_each_checks_last_result(state_db: S
 
     assert deleted == 3
     assert count(state_db) == 2
-    remaining = history(state_db, "docs", "version_mix", limit=10)
-    assert [r.started_at for r in remaining] == [T0 + timedelta(minutes=30)]
+    assert started(state_db, "version_mix") == [T0 + timedelta(minutes=30)]
     assert [r.check for r in latest_results(state_db)] == ["canary", "version_mix"]
     assert prune(state_db, older_than=T0 + timedelta(minutes=25)) == 0
 

@@ -1,4 +1,10 @@
-"""ChromaStore / ChromaCollection against real Chroma: embedded directory and server."""
+"""ChromaStore / ChromaCollection against real Chroma: embedded directory and server.
+
+The adapter is built directly here (``ChromaStore``), so its Chroma-specific
+parts are visible; ``open_store`` puts an embedded store behind a worker
+process (tests/stores/test_isolated.py), and the contract every adapter meets
+is tested in test_contract.py.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +15,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
-from chromadb.utils.embedding_functions import register_embedding_function
 from scipy import stats
 
 from driftwatch.config import ChromaStoreConfig
-from driftwatch.errors import CollectionNotFound, EmbedderUnavailable, StoreUnavailable
+from driftwatch.errors import CollectionNotFound, StoreError, StoreUnavailable
 from driftwatch.stores import open_store
-from driftwatch.stores.chroma import ChromaCollection
+from driftwatch.stores.base import StoredRecord, WritableCollection, WritableStore, text_hash
+from driftwatch.stores.chroma import ChromaCollection, ChromaStore
 from tests.support.chroma_server import (
     ChromaTestStore,
     EmbeddedChroma,
@@ -35,10 +40,7 @@ def unit_vectors(n: int, dim: int, seed: int = 0) -> np.ndarray:
 
 
 def open_collection(backend: ChromaTestStore, name: str, **cfg: Any) -> ChromaCollection:
-    store = open_store("test-store", backend.store_config(**cfg))
-    coll = store.open_collection(name)
-    assert isinstance(coll, ChromaCollection)
-    return coll
+    return ChromaStore("test-store", backend.store_config(**cfg)).open_collection(name)
 
 
 @pytest.fixture(scope="module")
@@ -175,6 +177,7 @@ def test_query_similarity_is_cosine(
     hits = coll.query(queries, k=5)
 
     assert coll.space == space
+    assert coll.distance() == space
     cosine = (
         queries
         @ stored.T
@@ -193,7 +196,7 @@ def test_query_similarity_is_cosine(
 
 def test_missing_collection_names_collection_and_store(chroma_store: ChromaTestStore) -> None:
     chroma_store.create_collection(unique_name(), unit_vectors(1, 4))
-    store = open_store("prod-chroma", chroma_store.store_config())
+    store = ChromaStore("prod-chroma", chroma_store.store_config())
 
     with pytest.raises(CollectionNotFound) as err:
         store.open_collection("no-such-collection")
@@ -257,7 +260,7 @@ def test_server_going_away_is_store_unavailable(tmp_path: Path) -> None:
 
 def test_embedded_path_that_does_not_exist_is_not_created(tmp_path: Path) -> None:
     missing = tmp_path / "typo"
-    store = open_store("local", ChromaStoreConfig(path=str(missing)))
+    store = ChromaStore("local", ChromaStoreConfig(path=str(missing)))
 
     with pytest.raises(StoreUnavailable, match=r"does not exist") as err:
         store.open_collection("docs")
@@ -267,78 +270,12 @@ def test_embedded_path_that_does_not_exist_is_not_created(tmp_path: Path) -> Non
 
 
 def test_embedded_directory_without_chroma_data_is_refused(tmp_path: Path) -> None:
-    store = open_store("local", ChromaStoreConfig(path=str(tmp_path)))
+    store = ChromaStore("local", ChromaStoreConfig(path=str(tmp_path)))
 
     with pytest.raises(StoreUnavailable, match=r"is not a Chroma directory"):
         store.open_collection("docs")
 
     assert list(tmp_path.iterdir()) == []
-
-
-@register_embedding_function
-class MiniLMFunction(EmbeddingFunction[Documents]):
-    """An application-side embedding function backed by the real all-MiniLM-L6-v2."""
-
-    def __init__(self) -> None:
-        pass
-
-    def __call__(self, input: Documents) -> Embeddings:
-        return list(embedder(MINILM).embed(list(input)))
-
-    @staticmethod
-    def name() -> str:
-        return "driftwatch-test-minilm"
-
-    def get_config(self) -> dict[str, Any]:
-        return {}
-
-    @staticmethod
-    def build_from_config(config: dict[str, Any]) -> MiniLMFunction:
-        return MiniLMFunction()
-
-
-def test_embed_with_the_collections_own_function(
-    chroma_store: ChromaTestStore, paragraphs: tuple[list[str], np.ndarray]
-) -> None:
-    texts, vectors = paragraphs
-    name = unique_name()
-    chroma_store.create_collection(
-        name, vectors[:20], documents=texts[:20], embedding_function=MiniLMFunction()
-    )
-    coll = open_collection(chroma_store, name)
-
-    own = coll.embed_with_own_function(texts[:3])
-
-    assert own.dtype == np.float32
-    np.testing.assert_allclose(own, vectors[:3], atol=1e-6)
-
-
-def test_collection_without_embedding_function(chroma_store: ChromaTestStore) -> None:
-    name = unique_name()
-    chroma_store.create_collection(name, unit_vectors(3, 4))
-
-    with pytest.raises(EmbedderUnavailable, match=r"has no embedding function configured"):
-        open_collection(chroma_store, name).embed_with_own_function(["hello"])
-
-
-def test_default_function_is_never_downloaded(
-    chroma_store: ChromaTestStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from chromadb.utils.embedding_functions.onnx_mini_lm_l6_v2 import ONNXMiniLM_L6_V2
-
-    # Chroma's model cache, pointed at an empty directory: the model "is not there".
-    cache = tmp_path / "cache"
-    monkeypatch.setattr(ONNXMiniLM_L6_V2, "DOWNLOAD_PATH", cache)
-    name = unique_name()
-    client = chroma_store.client()
-    try:
-        client.create_collection(name).add(ids=["a"], embeddings=unit_vectors(1, 384))
-    finally:
-        client.close()
-
-    with pytest.raises(EmbedderUnavailable, match=r"does not download models"):
-        open_collection(chroma_store, name).embed_with_own_function(["hello"])
-    assert not cache.exists()
 
 
 WRITER = """
@@ -358,7 +295,7 @@ def test_embedded_store_sees_writes_of_the_application_process(tmp_path: Path) -
     backend = EmbeddedChroma(tmp_path / "chroma")
     name = unique_name()
     backend.create_collection(name, unit_vectors(10, 8))
-    store = open_store("local", backend.store_config())
+    store = ChromaStore("local", backend.store_config())
     query = unit_vectors(1, 8, seed=3)
     coll = store.open_collection(name)
     assert len(coll.query(query, k=50)[0].ids) == 10
@@ -372,3 +309,170 @@ def test_embedded_store_sees_writes_of_the_application_process(tmp_path: Path) -
     hits = coll.query(query, k=50)[0]
     assert len(hits.ids) == 15
     assert {f"new-{i}" for i in range(5)} <= set(hits.ids)
+
+
+def test_tag_counts_embedded_by_sql_server_by_scan(chroma_store: ChromaTestStore) -> None:
+    """Embedded: GROUP BY in SQLite; a server's API cannot count by value (None)."""
+    name = unique_name()
+    metadatas = [{"embedding_model": "m", "embedding_version": 1}] * 3 + [{"a": 1}, None]
+    chroma_store.create_collection(name, unit_vectors(5, 4), metadatas=metadatas)
+
+    counts = open_collection(chroma_store, name).tag_counts()
+
+    if chroma_store.kind == "embedded":
+        assert counts == {("m", "1"): 3, (None, None): 2}
+    else:
+        assert counts is None
+
+
+def test_collection_without_a_space_uses_chromas_default_l2(
+    chroma_store: ChromaTestStore,
+) -> None:
+    name = unique_name()
+    client = chroma_store.client()
+    try:
+        client.create_collection(name, embedding_function=None).add(
+            ids=["a"], embeddings=unit_vectors(1, 4)
+        )
+    finally:
+        client.close()
+
+    assert open_collection(chroma_store, name).distance() == "l2"
+
+
+def writable(backend: ChromaTestStore) -> ChromaStore:
+    """The adapter on an existing store (driftwatch never creates a Chroma directory)."""
+    backend.client().close()
+    return ChromaStore("green", backend.store_config())
+
+
+def _records(n: int, dim: int = 8, seed: int = 0) -> list[StoredRecord]:
+    vectors = unit_vectors(n, dim, seed)
+    return [
+        StoredRecord(
+            id=f"r-{i}",
+            document=None if i % 4 == 0 else f"text {i}",
+            embedding=vectors[i],
+            metadata={} if i % 5 == 0 else {"embedding_model": "m", "embedding_version": i % 2},
+        )
+        for i in range(n)
+    ]
+
+
+@pytest.mark.parametrize("distance", ["cosine", "l2", "ip"])
+def test_create_collection_writes_and_reads_back(
+    chroma_store: ChromaTestStore, distance: Any
+) -> None:
+    store = writable(chroma_store)
+    assert isinstance(store, WritableStore)
+    name = unique_name()
+    records = _records(30)
+
+    coll = store.create_collection(name, dimension=8, distance=distance)
+    assert isinstance(coll, WritableCollection)
+    coll.upsert(records)
+
+    assert coll.count() == 30
+    assert coll.dimension() == 8
+    assert coll.distance() == distance
+    hashes = dict(pair for page in coll.iter_text_hashes(page_size=7) for pair in page)
+    assert hashes == {r.id: text_hash(r.document) for r in records}
+    back = {r.id: r for r in coll.sample(30, np.random.default_rng(0))}
+    assert back["r-0"].document is None and back["r-0"].metadata == {}
+    assert back["r-3"].metadata == {"embedding_model": "m", "embedding_version": 1}
+    assert back["r-3"].embedding is not None
+    np.testing.assert_allclose(back["r-3"].embedding, records[3].embedding, rtol=1e-6)
+    hit = coll.query(np.stack([records[7].embedding]), k=1)[0]  # type: ignore[list-item]
+    assert hit.ids == ["r-7"] and hit.similarities[0] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_upsert_replaces_and_delete_removes(chroma_store: ChromaTestStore) -> None:
+    store = writable(chroma_store)
+    name = unique_name()
+    coll = store.create_collection(name, dimension=8, distance="cosine")
+    records = _records(10)
+    coll.upsert(records)
+    changed = StoredRecord("r-1", "new text", records[2].embedding, {"embedding_version": 9})
+
+    coll.upsert([changed])
+    coll.delete(["r-2", "r-3", "no-such-id"])
+
+    assert coll.count() == 8
+    hashes = dict(pair for page in coll.iter_text_hashes() for pair in page)
+    assert hashes["r-1"] == text_hash("new text")
+    assert "r-2" not in hashes and "r-3" not in hashes
+    reopened = store.open_writable(name)
+    assert reopened.count() == 8
+
+
+def test_upsert_in_batches_beyond_the_clients_limit(chroma_store: ChromaTestStore) -> None:
+    store = writable(chroma_store)
+    n = store.max_batch_size() + 10
+    coll = store.create_collection(unique_name(), dimension=4, distance="l2")
+
+    coll.upsert(_records(n, dim=4))
+
+    assert coll.count() == n
+
+
+def test_create_collection_again_opens_it(chroma_store: ChromaTestStore) -> None:
+    store = writable(chroma_store)
+    name = unique_name()
+    store.create_collection(name, dimension=8, distance="ip")  # empty: no record yet
+
+    again = store.create_collection(name, dimension=8, distance="ip")
+
+    assert again.count() == 0 and again.distance() == "ip"
+
+
+@pytest.mark.parametrize(
+    ("dimension", "distance"), [(16, "cosine"), (8, "l2")], ids=["dimension", "distance"]
+)
+def test_create_collection_that_exists_otherwise_names_both(
+    chroma_store: ChromaTestStore, dimension: int, distance: Any
+) -> None:
+    store = writable(chroma_store)
+    name = unique_name()
+    store.create_collection(name, dimension=8, distance="cosine")
+
+    with pytest.raises(StoreError) as err:
+        store.create_collection(name, dimension=dimension, distance=distance)
+
+    message = str(err.value)
+    assert f"{name!r} already exists" in message
+    assert "dimension 8 and distance cosine" in message
+    assert f"not dimension {dimension} and distance {distance}" in message
+
+
+def test_an_applications_collection_that_exists_otherwise_is_refused(
+    chroma_store: ChromaTestStore,
+) -> None:
+    name = unique_name()
+    chroma_store.create_collection(name, unit_vectors(3, 12), space="cosine")
+    store = writable(chroma_store)
+
+    with pytest.raises(StoreError, match=r"with dimension 12 and distance cosine"):
+        store.create_collection(name, dimension=8, distance="cosine")
+
+
+def test_upsert_without_a_vector_is_refused(chroma_store: ChromaTestStore) -> None:
+    store = writable(chroma_store)
+    coll = store.create_collection(unique_name(), dimension=4, distance="cosine")
+
+    with pytest.raises(StoreError, match=r"no vector for ids \['x'\]"):
+        coll.upsert([StoredRecord("x", "text", None, {})])
+    assert coll.count() == 0
+
+
+def test_open_writable_of_a_missing_collection(chroma_store: ChromaTestStore) -> None:
+    store = writable(chroma_store)
+
+    with pytest.raises(CollectionNotFound, match=r"'missing-one'"):
+        store.open_writable("missing-one")
+
+
+def test_a_read_handle_cannot_write(chroma_store: ChromaTestStore) -> None:
+    name = unique_name()
+    chroma_store.create_collection(name, unit_vectors(2, 4))
+
+    assert not isinstance(open_collection(chroma_store, name), WritableCollection)

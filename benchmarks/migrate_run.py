@@ -1,0 +1,160 @@
+"""``migrate run`` throughput against the embedder's own, RSS, and plan's estimates.
+
+Blue is an embedded Chroma collection of N records: real CPython-docs paragraphs
+(examples/corpus), cycled with a numbered suffix so every text is distinct,
+with random unit vectors as "current" vectors (a run never compares them). The
+candidate is the local ONNX model paraphrase-MiniLM-L3-v2 (2 threads).
+
+1. plan: ``make_plan`` (tokens from the candidate's tokenizer on a 1,000-record
+   sample, time from 256 timed texts), before anything is written;
+2. raw: the candidate embeds all N texts in batches of ``migration.batch_size``,
+   nothing else (the embedder's own throughput);
+3. driftwatch: ``run_migration`` into a new green (reads blue, embeds, writes
+   green with tags, records progress in a SQLite state DB), RSS sampled per batch.
+
+Reported: records/s of both and their ratio (target >= 0.9), RSS at the start,
+middle and end of the run (flat), plan's tokens vs the tokenizer's count over
+every text and plan's seconds vs the run's (targets: within 20%).
+
+    python -m benchmarks.migrate_run                # N=20000 (~5 min on 2 cores)
+    python -m benchmarks.migrate_run --records 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import chromadb
+import numpy as np
+import yaml
+
+from benchmarks.common import current_rss_mb, write_results
+from driftwatch.config import load_config
+from driftwatch.migrate.plan import make_plan
+from driftwatch.migrate.run import Progress, run_migration
+from driftwatch.migrate.spec import Endpoints, migration_spec
+from driftwatch.state.db import open_state
+from driftwatch.stores.chroma import chroma_settings
+from tests.support.models import MINILM, PARAPHRASE, corpus
+
+BATCH = 256
+
+
+def texts(n: int) -> list[str]:
+    docs = [d["text"] for d in corpus()]
+    return [f"{docs[i % len(docs)]} [{i}]" for i in range(n)]
+
+
+def build_blue(path: Path, all_texts: list[str]) -> None:
+    client = chromadb.PersistentClient(str(path), settings=chroma_settings())
+    coll = client.create_collection(
+        "blue", embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+    )
+    rng = np.random.default_rng(0)
+    for start in range(0, len(all_texts), 5000):
+        chunk = all_texts[start : start + 5000]
+        vectors = rng.normal(size=(len(chunk), 384)).astype(np.float32)
+        coll.add(
+            ids=[f"doc-{start + i}" for i in range(len(chunk))],
+            documents=chunk,
+            embeddings=vectors / np.linalg.norm(vectors, axis=1, keepdims=True),
+            metadatas=[{"embedding_model": MINILM, "embedding_version": "1"}] * len(chunk),
+        )
+    client.close()
+
+
+def write_config(tmp: Path) -> Path:
+    data = {
+        "state_url": f"sqlite:///{tmp / 'state.db'}",
+        "embedders": {
+            "live": {"kind": "onnx", "model": MINILM},
+            "candidate": {"kind": "onnx", "model": PARAPHRASE, "threads": 2},
+        },
+        "stores": {"main": {"kind": "chroma", "path": str(tmp / "chroma")}},
+        "collections": [
+            {
+                "store": "main",
+                "name": "blue",
+                "embedder": "live",
+                "migration": {"to": "candidate", "target": "green", "batch_size": BATCH},
+            }
+        ],
+    }
+    path = tmp / "driftwatch.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def stage(what: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {what}", file=sys.stderr, flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=20_000)
+    args = parser.parse_args()
+    all_texts = texts(args.records)
+    with tempfile.TemporaryDirectory(dir=Path(__file__).parent / ".work") as tmp_dir:
+        tmp = Path(tmp_dir)
+        stage(f"building blue ({len(all_texts)} records)")
+        build_blue(tmp / "chroma", all_texts)
+        stage("plan")
+        config = load_config(write_config(tmp))
+        spec = migration_spec(config, None)
+        with Endpoints(spec) as endpoints:
+            plan = make_plan(endpoints)
+            candidate = endpoints.candidate()
+            tokens = sum(candidate.token_counts(all_texts))  # type: ignore[attr-defined]
+            stage("raw embedding")
+            t0 = time.perf_counter()
+            for start in range(0, len(all_texts), BATCH):
+                candidate.embed(all_texts[start : start + BATCH])
+            raw_s = time.perf_counter() - t0
+        rss: list[float] = []
+
+        def sample_rss(p: Progress) -> None:
+            rss.append(current_rss_mb())
+
+        stage("migrate run")
+        db = open_state(config.state_url)
+        try:
+            with Endpoints(spec) as endpoints:
+                t0 = time.perf_counter()
+                outcome = run_migration(endpoints, db, sample_rss)
+                run_s = time.perf_counter() - t0
+        finally:
+            db.close()
+    n = args.records
+    result: dict[str, Any] = {
+        "records": n,
+        "complete": outcome.complete,
+        "raw_records_per_s": round(n / raw_s, 1),
+        "run_records_per_s": round(n / run_s, 1),
+        "ratio": round(raw_s / run_s, 3),
+        "raw_s": round(raw_s, 1),
+        "run_s": round(run_s, 1),
+        "rss_mb": {
+            "start": round(rss[1], 1),
+            "middle": round(rss[len(rss) // 2], 1),
+            "end": round(rss[-1], 1),
+            "max": round(max(rss), 1),
+        },
+        "plan": {
+            "estimated_tokens": plan.estimated_tokens,
+            "actual_tokens": tokens,
+            "tokens_error": round(plan.estimated_tokens / tokens - 1, 3),
+            "estimated_seconds": round(plan.estimated_seconds, 1),
+            "actual_seconds": round(run_s, 1),
+            "seconds_error": round(plan.estimated_seconds / run_s - 1, 3),
+        },
+    }
+    write_results("migrate_run", result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""Is an embedded Chroma directory in use by another process? (read from /proc)
+
+Opening a chromadb ``PersistentClient`` is not a read: on open Chroma applies
+its write-ahead log to the HNSW segment and persists it, so a monitor opening
+the directory of a running application writes into the application's store
+(a concurrent writer grew ``link_lists.bin`` to 59 GB and left an index a fresh
+reader segfaulted on). Embedded mode is single-process; before each open the
+adapter asks ``other_users`` and refuses while another process has a file of
+the directory open (an fd) or mapped (``/proc/PID/maps``).
+
+Limits: /proc shows only processes of the same PID namespace that this user
+may inspect, so an application in another container (a Kubernetes sidecar
+without ``shareProcessNamespace: true``) is invisible; for a live application
+the rule stays "watch it through the Chroma server (``url:``)".
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+_PROC = Path("/proc")
+
+
+@dataclass(frozen=True)
+class DirectoryUser:
+    """A process holding a file under the directory: its pid, name and one such file."""
+
+    pid: int
+    name: str
+    path: str
+
+
+def other_users(directory: Path, owner_pid: int | None = None) -> list[DirectoryUser]:
+    """Processes other than ours with a file under ``directory`` open or mapped.
+
+    "Ours" is this process plus ``owner_pid`` and all its descendants: the daemon
+    that owns the store worker this may run in, and its other workers.
+    """
+    root = os.path.realpath(directory)
+    prefix = root.rstrip("/") + "/"
+    ours = _process_tree(owner_pid) if owner_pid is not None else set()
+    ours.add(os.getpid())
+    users = []
+    for pid in _pids():
+        if pid in ours:
+            continue
+        hit = next((p for p in _open_paths(pid) if p == root or p.startswith(prefix)), None)
+        if hit is not None:
+            users.append(DirectoryUser(pid, _name(pid), hit))
+    return users
+
+
+def _pids() -> Iterator[int]:
+    try:
+        names = [entry.name for entry in _PROC.iterdir()]
+    except OSError:
+        return
+    for name in names:
+        if name.isdigit():
+            yield int(name)
+
+
+def _open_paths(pid: int) -> Iterator[str]:
+    """Targets of the process's fds, then its mapped files (unreadable ones: none)."""
+    fd_dir = _PROC / str(pid) / "fd"
+    try:
+        fds = list(fd_dir.iterdir())
+    except OSError:  # gone, or another user's process
+        fds = []
+    for fd in fds:
+        try:
+            yield str(fd.readlink())
+        except OSError:
+            continue
+    try:
+        maps = (_PROC / str(pid) / "maps").read_text(errors="replace")
+    except OSError:
+        return
+    for line in maps.splitlines():
+        # address perms offset dev inode pathname (the path may contain spaces)
+        fields = line.split(maxsplit=5)
+        if len(fields) == 6 and fields[5].startswith("/"):
+            yield fields[5].removesuffix(" (deleted)")
+
+
+def _name(pid: int) -> str:
+    try:
+        return (_PROC / str(pid) / "comm").read_text().strip() or "?"
+    except OSError:
+        return "?"
+
+
+def _process_tree(root: int) -> set[int]:
+    """``root`` and every process descending from it."""
+    children: dict[int, list[int]] = {}
+    for pid, ppid in _parents(_pids()):
+        children.setdefault(ppid, []).append(pid)
+    tree, todo = {root}, [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in tree:
+                tree.add(child)
+                todo.append(child)
+    return tree
+
+
+def _parents(pids: Iterable[int]) -> Iterator[tuple[int, int]]:
+    for pid in pids:
+        try:
+            stat = (_PROC / str(pid) / "stat").read_text()
+        except OSError:
+            continue
+        # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+        fields = stat.rsplit(")", 1)[-1].split()
+        if len(fields) > 1 and fields[1].isdigit():
+            yield pid, int(fields[1])

@@ -1,0 +1,618 @@
+"""PostgreSQL + pgvector adapter (psycopg 3), read and write.
+
+A collection is a table (``name: public.documents``, schema optional) whose
+columns the config maps (``columns``: id/vector/text/metadata, defaults
+id/embedding/content/metadata), or, with ``layout: langchain``, one LangChain
+PGVector collection (rows of ``langchain_pg_embedding`` whose ``collection_id``
+is the ``langchain_pg_collection`` named ``name``).
+
+- Distance: the opclass of the HNSW/IVFFlat index on the vector column
+  (``vector_cosine_ops`` -> cosine, ``vector_l2_ops`` -> l2, ``vector_ip_ops``
+  -> ip, ``halfvec_*`` alike; the oldest such index wins if there are several);
+  without one, a ``driftwatch:distance=...`` table comment (tables driftwatch
+  created without an index), else cosine, LangChain's default and the usual
+  choice for text embeddings. Queries order by that operator (``<=>``, ``<->``,
+  ``<#>``) so PostgreSQL can use the index, and convert the distance to a
+  cosine-like similarity as the Chroma adapter does.
+- Sampling: ``TABLESAMPLE SYSTEM`` with a fraction chosen to read about
+  ``_BLOCKS_PER_PICK`` x n blocks, then n of those rows at random, all in one
+  statement (``sample``); no full scan, and every row has the same chance.
+- Scans (``iter_metadata``, ``iter_text_hashes``) use server-side (named)
+  cursors, one page per FETCH: memory stays one page.
+- A SELECT-only role is enough for everything but the write capability.
+
+Finding the table, checking its columns and reading the distance from the
+catalog: driftwatch/stores/pgvector_catalog.py.
+
+Errors: unreachable, timed out or wrong password -> StoreUnavailable naming
+``host:port/db`` (never the user's password); missing table/collection ->
+CollectionNotFound; a column that is missing or of the wrong type -> StoreError
+naming the table and the column.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import psycopg
+from pgvector.psycopg import register_vector
+from psycopg import errors as pgerrors
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.types.json import Jsonb
+
+from driftwatch.config import PgvectorStoreConfig
+from driftwatch.errors import CollectionNotFound, StoreError, StoreUnavailable
+from driftwatch.stores.base import (
+    CollectionOptions,
+    Distance,
+    ProgressCallback,
+    QueryHits,
+    StoredRecord,
+    TagCounts,
+)
+from driftwatch.stores.pgvector_catalog import (
+    HNSW_MAX_DIM,
+    Table,
+    Where,
+    resolve,
+    table_columns,
+    table_ident,
+    table_size,
+)
+
+# pgvector distance operator per distance, and its value -> cosine-like similarity.
+# <=> is 1 - cos; <-> is the euclidean distance (on unit vectors d^2 = 2 - 2 cos);
+# <#> is the NEGATIVE inner product (so that ascending order is nearest first).
+_OPERATOR: dict[Distance, str] = {"cosine": "<=>", "l2": "<->", "ip": "<#>"}
+_SIMILARITY: dict[Distance, Callable[[np.ndarray], np.ndarray]] = {
+    "cosine": lambda d: 1.0 - d,
+    "l2": lambda d: 1.0 - d * d / 2.0,
+    "ip": lambda d: -d,
+}
+_HNSW_DEFAULT_EF_SEARCH = 40  # pgvector's default: an HNSW scan returns at most this many
+# sample(): read about this many blocks per record wanted, so that two picks
+# rarely come from one block (rows of one block are neighbours in insert order).
+_BLOCKS_PER_PICK = 4
+_IDLE_CONNECTIONS = 2
+
+
+class PgvectorStore:
+    """A PostgreSQL database: connects on first use, keeps up to two idle connections."""
+
+    def __init__(self, name: str, cfg: PgvectorStoreConfig) -> None:
+        self.name = name
+        self._cfg = cfg
+        self._lock = threading.Lock()
+        self._idle: list[psycopg.Connection[Any]] = []
+        try:
+            info = conninfo_to_dict(cfg.url)
+        except psycopg.Error:  # its message would quote the url, password and all
+            raise StoreUnavailable(
+                f"store {name!r}: url is not a valid PostgreSQL URL "
+                "(postgresql://user@host:port/dbname)"
+            ) from None
+        host = str(info.get("host") or "localhost")
+        port = str(info.get("port") or "5432")
+        self._secrets = [
+            s
+            for s in (
+                cfg.password.get_secret_value() if cfg.password else None,
+                str(info["password"]) if info.get("password") else None,
+            )
+            if s
+        ]
+        self.location = f"postgresql {host}:{port}/{info.get('dbname') or info.get('user') or ''}"
+
+    # --- connections -----------------------------------------------------------
+
+    @contextmanager
+    def connection(self, action: str) -> Iterator[psycopg.Connection[Any]]:
+        """An open connection (idle one or new), returned to the idle list when
+        the block ends cleanly; errors inside are translated (``guard``)."""
+        with self._lock:
+            conn = self._idle.pop() if self._idle else None
+        with self.guard(action):
+            if conn is None or conn.closed:
+                conn = self._connect()
+            try:
+                yield conn
+            except BaseException:
+                conn.close()
+                raise
+        if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            with self._lock:
+                if len(self._idle) < _IDLE_CONNECTIONS:
+                    self._idle.append(conn)
+                    return
+        conn.close()
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        kwargs: dict[str, Any] = {
+            "autocommit": True,
+            "connect_timeout": max(1, round(self._cfg.connect_timeout.total_seconds())),
+            "application_name": "driftwatch",
+        }
+        if self._cfg.password is not None:
+            kwargs["password"] = self._cfg.password.get_secret_value()
+        conn = psycopg.connect(self._cfg.url, **kwargs)
+        try:
+            timeout_ms = round(self._cfg.statement_timeout.total_seconds() * 1000)
+            conn.execute("SELECT set_config('statement_timeout', %s, false)", (str(timeout_ms),))
+            try:
+                register_vector(conn)
+            except psycopg.ProgrammingError:
+                raise StoreError(
+                    f"{self.location}: the database has no pgvector extension "
+                    f"(CREATE EXTENSION vector) (store {self.name!r})"
+                ) from None
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+    def _scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    @contextmanager
+    def guard(self, action: str) -> Iterator[None]:
+        """Translate psycopg failures of ``action`` into driftwatch errors, without secrets."""
+        try:
+            yield
+        except StoreError:
+            raise
+        except pgerrors.QueryCanceled as exc:
+            raise StoreUnavailable(
+                f"{self.location}: {action} timed out after "
+                f"{self._cfg.statement_timeout.total_seconds():g}s (statement_timeout, "
+                f"store {self.name!r})"
+            ) from exc
+        except pgerrors.UndefinedTable as exc:
+            raise CollectionNotFound(
+                f"{self.location}: {action}: {self._scrub(_first_line(exc))} (store {self.name!r})"
+            ) from exc
+        except pgerrors.InsufficientPrivilege as exc:
+            raise StoreError(
+                f"{self.location}: {action}: {self._scrub(_first_line(exc))} "
+                f"(the role needs SELECT on the table; store {self.name!r})"
+            ) from exc
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailable(
+                f"{self.location} is unavailable while {action}: "
+                f"{self._scrub(_first_line(exc))} (store {self.name!r})"
+            ) from exc
+        except psycopg.Error as exc:
+            raise StoreError(
+                f"{self.location}: {action} failed: {self._scrub(_first_line(exc))} "
+                f"(store {self.name!r})"
+            ) from exc
+
+    # --- collections -----------------------------------------------------------
+
+    def open_collection(
+        self, name: str, options: CollectionOptions | None = None
+    ) -> PgvectorCollection:
+        options = options or CollectionOptions()
+        with self.connection(f"opening {name!r}") as conn:
+            table = resolve(conn, Where(self.location, self.name), name, options)
+        return PgvectorCollection(self, table, options)
+
+    def open_writable(
+        self, name: str, options: CollectionOptions | None = None
+    ) -> PgvectorCollection:
+        handle = self.open_collection(name, options)
+        if handle.table.collection_name is not None:
+            raise StoreError(
+                f"{self.location}: driftwatch writes plain tables only, not the LangChain "
+                f"layout ({handle.table.describe()}; store {self.name!r})"
+            )
+        return handle
+
+    def create_collection(
+        self,
+        name: str,
+        dimension: int,
+        distance: Distance,
+        options: CollectionOptions | None = None,
+    ) -> PgvectorCollection:
+        """Create table ``name`` (id text primary key, vector(dimension), text,
+        metadata jsonb) with an HNSW index of ``distance``'s opclass; open it
+        instead if it exists with this dimension and distance."""
+        options = options or CollectionOptions()
+        if options.layout != "table":
+            raise StoreError(
+                f"{self.location}: driftwatch creates plain tables only, not the LangChain "
+                f"layout ({name!r}; store {self.name!r})"
+            )
+        try:
+            existing = self.open_writable(name, options)
+        except CollectionNotFound:
+            existing = None
+        if existing is not None:
+            have = (existing.dimension_declared(), existing.distance())
+            if have != (dimension, distance):
+                raise StoreError(
+                    f"{existing.table.describe()} exists with dimension {have[0]} and distance "
+                    f"{have[1]}, not dimension {dimension} and distance {distance} "
+                    f"(store {self.name!r})"
+                )
+            return existing
+        cols = table_columns(options)
+        ident = table_ident(name)
+        parts = [
+            sql.SQL("{} text PRIMARY KEY").format(sql.Identifier(cols["id"])),
+            sql.SQL("{} vector({})").format(sql.Identifier(cols["vector"]), sql.Literal(dimension)),
+        ]
+        for role, kind in (("text", "text"), ("metadata", "jsonb")):
+            if role in cols:
+                parts.append(sql.SQL("{} " + kind).format(sql.Identifier(cols[role])))
+        for column in (options.model_column, options.version_column):
+            if column:
+                parts.append(sql.SQL("{} text").format(sql.Identifier(column)))
+        with self.connection(f"creating table {name!r}") as conn, conn.transaction():
+            conn.execute(sql.SQL("CREATE TABLE {} ({})").format(ident, sql.SQL(", ").join(parts)))
+            if dimension <= HNSW_MAX_DIM["vector"]:
+                conn.execute(
+                    sql.SQL("CREATE INDEX ON {} USING hnsw ({} {})").format(
+                        ident,
+                        sql.Identifier(cols["vector"]),
+                        sql.SQL(f"vector_{distance}_ops"),
+                    )
+                )
+            else:  # HNSW cannot index it: keep the distance where _distance finds it
+                conn.execute(
+                    sql.SQL("COMMENT ON TABLE {} IS {}").format(
+                        ident, sql.Literal(f"driftwatch:distance={distance}")
+                    )
+                )
+        return self.open_writable(name, options)
+
+
+class PgvectorCollection:
+    """One table or LangChain collection (``CollectionHandle``, ``WritableCollection``)."""
+
+    def __init__(self, store: PgvectorStore, table: Table, options: CollectionOptions) -> None:
+        self._store = store
+        self.table = table
+        self._options = options
+
+    @property
+    def name(self) -> str:
+        return self.table.collection_name or self.table.display
+
+    def _from(self) -> sql.Composable:
+        return sql.SQL("{} WHERE {}").format(self.table.ident, self.table.where)
+
+    def count(self) -> int:
+        with self._store.connection(f"counting {self.table.describe()}") as conn:
+            row = conn.execute(
+                sql.SQL("SELECT count(*) FROM {}").format(self._from()), self.table.params
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def dimension_declared(self) -> int | None:
+        return self.table.declared_dim
+
+    def dimension(self) -> int | None:
+        if self.table.declared_dim is not None:
+            return self.table.declared_dim
+        t = self.table
+        with self._store.connection(f"reading one vector of {t.describe()}") as conn:
+            row = conn.execute(
+                sql.SQL("SELECT vector_dims({v}) FROM {f} AND {v} IS NOT NULL LIMIT 1").format(
+                    v=t.col(t.vector), f=self._from()
+                ),
+                t.params,
+            ).fetchone()
+        return None if row is None else int(row[0])
+
+    def distance(self) -> Distance:
+        return self.table.distance
+
+    # --- scans -----------------------------------------------------------------
+
+    def _metadata_columns(self) -> list[sql.Composable]:
+        t = self.table
+        return [
+            t.col(c) if c else sql.SQL("NULL")
+            for c in (t.metadata, t.model_column, t.version_column)
+        ]
+
+    def _fold(self, meta: Any, model: Any, version: Any) -> dict[str, Any] | None:
+        """The record's metadata with plain-column tags folded in under the keys."""
+        out = dict(meta) if isinstance(meta, Mapping) else None
+        for column, key, value in (
+            (self.table.model_column, self._options.model_key, model),
+            (self.table.version_column, self._options.version_key, version),
+        ):
+            if column is not None:
+                out = out if out is not None else {}
+                if value is None:
+                    out.pop(key, None)
+                else:
+                    out[key] = value
+        return out
+
+    def _scan(
+        self, columns: Sequence[sql.Composable], action: str, page_size: int | None
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """Pages of rows through a server-side cursor (one FETCH per page)."""
+        size = page_size or self._store._cfg.page_size
+        query = sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(columns), self._from())
+        with (
+            self._store.connection(action) as conn,
+            conn.transaction(),
+            conn.cursor(name="driftwatch_scan") as cur,
+        ):
+            cur.itersize = size
+            cur.execute(query, self.table.params)
+            while rows := cur.fetchmany(size):
+                yield rows
+
+    def iter_metadata(
+        self, page_size: int | None = None, progress: ProgressCallback | None = None
+    ) -> Iterator[Sequence[Mapping[str, Any] | None]]:
+        t = self.table
+        total = self.count() if progress is not None else 0
+        done = 0
+        plain = t.model_column is not None or t.version_column is not None
+        columns = self._metadata_columns() if plain else self._metadata_columns()[:1]
+        for rows in self._scan(columns, f"reading metadata of {t.describe()}", page_size):
+            done += len(rows)
+            # psycopg builds a fresh dict per row: without tag columns to fold in,
+            # it is the record's metadata as it is (a copy would cost ~25% of a scan).
+            if plain:
+                yield [self._fold(*row) for row in rows]
+            else:  # a jsonb value that is not an object (array, string) is no metadata
+                yield [m if isinstance(m, dict) else None for (m,) in rows]
+            if progress is not None:
+                progress(done, max(total, done))
+
+    def tag_counts(self) -> TagCounts | None:
+        """GROUP BY the tag values (jsonb values or plain columns), named as
+        ``checks.base.metadata_tag`` names them, so the counts equal counting
+        ``iter_metadata``."""
+        from driftwatch.checks.base import metadata_tag
+
+        t, o = self.table, self._options
+
+        def tag(column: str | None, key: str) -> sql.Composable:
+            if column is not None:
+                return sql.SQL("to_jsonb({})").format(t.col(column))
+            if t.metadata is None:
+                return sql.SQL("NULL::jsonb")
+            return sql.SQL("({}::jsonb -> {})").format(t.col(t.metadata), sql.Literal(key))
+
+        query = sql.SQL("SELECT {m}, {v}, count(*) FROM {f} GROUP BY 1, 2").format(
+            m=tag(t.model_column, o.model_key),
+            v=tag(t.version_column, o.version_key),
+            f=self._from(),
+        )
+        counts: TagCounts = {}
+        with self._store.connection(f"counting tags of {t.describe()}") as conn:
+            for model, version, n in conn.execute(query, t.params):
+                key = (
+                    metadata_tag({"k": model}, "k"),
+                    metadata_tag({"k": version}, "k"),
+                )
+                counts[key] = counts.get(key, 0) + int(n)
+        return counts
+
+    def iter_text_hashes(
+        self, page_size: int | None = None
+    ) -> Iterator[Sequence[tuple[str, str | None]]]:
+        """sha256 of the UTF-8 text, computed by the server (only 64 hex chars travel)."""
+        t = self.table
+        digest: sql.Composable = sql.SQL("NULL")
+        if t.text is not None:
+            digest = sql.SQL("encode(sha256(convert_to({}::text, 'UTF8')), 'hex')").format(
+                t.col(t.text)
+            )
+        columns = [sql.SQL("{}::text").format(t.col(t.id)), digest]
+        for rows in self._scan(columns, f"hashing texts of {t.describe()}", page_size):
+            yield [(str(rid), h) for rid, h in rows]
+
+    # --- sample and query ------------------------------------------------------
+
+    def _record_columns(self) -> list[sql.Composable]:
+        t = self.table
+        return [
+            sql.SQL("{}::text").format(t.col(t.id)),
+            t.col(t.vector),
+            sql.SQL("{}::text").format(t.col(t.text)) if t.text else sql.SQL("NULL"),
+            *self._metadata_columns(),
+        ]
+
+    def _record(self, row: tuple[Any, ...]) -> StoredRecord:
+        rid, vec, text, meta, model, version = row
+        embedding = None if vec is None else np.asarray(vec.to_numpy(), dtype=np.float32)
+        return StoredRecord(
+            id=rid,
+            document=text,
+            embedding=embedding,
+            metadata=self._fold(meta, model, version) or {},
+        )
+
+    def get_records(self, ids: Sequence[str]) -> list[StoredRecord]:
+        """The records with these ids (``stores.base.RecordReader``; migrations copy them)."""
+        t = self.table
+        if not ids:
+            return []
+        query = sql.SQL("SELECT {cols} FROM {f} AND {id}::text = ANY(%s)").format(
+            cols=sql.SQL(", ").join(self._record_columns()), f=self._from(), id=t.col(t.id)
+        )
+        with (
+            self._store.connection(f"reading records of {t.describe()}") as conn,
+            conn.cursor(binary=True) as cur,
+        ):
+            cur.execute(query, (*t.params, list(ids)))
+            return [self._record(row) for row in cur.fetchall()]
+
+    def sample(self, n: int, rng: np.random.Generator) -> list[StoredRecord]:
+        """n records, each row with the same chance, without a full scan.
+
+        ``TABLESAMPLE SYSTEM (p)`` picks each block of the table with
+        probability p (seeded from ``rng``); of the rows in those blocks, n are
+        taken at random (``ORDER BY random()`` after ``setseed``), and only
+        those n are read whole, by ctid, in the same statement (one snapshot).
+        p is set to read about 4 blocks per wanted record (more, for a LangChain
+        collection sharing its table), so that two picks rarely share a block;
+        if the blocks drawn hold fewer than n rows, p doubles and it draws again
+        (at 100% every block is read: a table smaller than ~4n blocks). No
+        ``count(*)``: the cost does not depend on the table's size.
+        """
+        t = self.table
+        if n <= 0:
+            return []
+        with self._store.connection(f"sampling {t.describe()}") as conn:
+            blocks, table_rows = table_size(conn, t.oid)
+            share = 1.0
+            if t.collection_name is not None:  # LangChain: this collection's share of the table
+                row = conn.execute(
+                    sql.SQL("SELECT count(*) FROM {}").format(self._from()), t.params
+                ).fetchone()
+                total = int(row[0]) if row else 0
+                if total == 0:
+                    return []
+                share = min(1.0, total / table_rows) if table_rows > 0 else 1.0
+            percent = 100.0 * _BLOCKS_PER_PICK * n / max(1, blocks) / max(share, 1e-9)
+            while True:
+                percent = min(100.0, percent)
+                rows = self._sample_once(conn, n, percent, rng)
+                if len(rows) >= n or percent >= 100.0:
+                    return [self._record(r) for r in rows]
+                percent *= 2
+
+    def sample_statement(self) -> sql.Composed:
+        """The sampling statement; parameters: percent, seed, the collection's, n."""
+        t = self.table
+        return sql.SQL(
+            "SELECT {cols} FROM {tbl} WHERE ctid = ANY(ARRAY("
+            "SELECT ctid FROM {tbl} TABLESAMPLE SYSTEM (%s) REPEATABLE (%s) WHERE {where} "
+            "ORDER BY random() LIMIT %s))"
+        ).format(cols=sql.SQL(", ").join(self._record_columns()), tbl=t.ident, where=t.where)
+
+    def _sample_once(
+        self, conn: psycopg.Connection[Any], n: int, percent: float, rng: np.random.Generator
+    ) -> list[tuple[Any, ...]]:
+        params = (percent, int(rng.integers(0, 2**31 - 1)), *self.table.params, n)
+        with conn.transaction():
+            conn.execute("SELECT setseed(%s)", (float(rng.uniform(-1.0, 1.0)),))
+            with conn.cursor(binary=True) as cur:
+                cur.execute(self.sample_statement(), params)
+                rows = cur.fetchall()
+        return [rows[i] for i in rng.permutation(len(rows))]
+
+    def query_statement(self) -> sql.Composed:
+        """Top-k by the index's operator; parameters: vector, the collection's, vector, k."""
+        t = self.table
+        op = sql.SQL(_OPERATOR[t.distance])
+        param = sql.SQL("%s::vector::halfvec" if t.vector_type == "halfvec" else "%s::vector")
+        return sql.SQL(
+            "SELECT {id}::text, {v} {op} {p} FROM {f} AND {v} IS NOT NULL "
+            "ORDER BY {v} {op} {p} LIMIT %s"
+        ).format(id=t.col(t.id), v=t.col(t.vector), op=op, p=param, f=self._from())
+
+    def query(self, embeddings: np.ndarray, k: int) -> list[QueryHits]:
+        """Top-k per query vector, ordered by the index's operator."""
+        t = self.table
+        queries = np.asarray(embeddings, dtype=np.float32)
+        if len(queries) == 0:
+            return []
+        dim = self.dimension()
+        if dim is not None and queries.shape[1] != dim:
+            raise StoreError(
+                f"{t.describe()}: column {t.vector!r} holds {dim}-d vectors, the query has "
+                f"{queries.shape[1]} dimensions (store {self._store.name!r})"
+            )
+        query = self.query_statement()
+        to_similarity = _SIMILARITY[t.distance]
+        hits = []
+        with self._store.connection(f"querying {t.describe()}") as conn, conn.transaction():
+            if k > _HNSW_DEFAULT_EF_SEARCH:
+                conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(k),))
+            for q in queries:
+                rows = conn.execute(query, (q, *t.params, q, k)).fetchall()
+                hits.append(
+                    QueryHits(
+                        ids=[r[0] for r in rows],
+                        similarities=to_similarity(
+                            np.asarray([r[1] for r in rows], dtype=np.float64)
+                        ).tolist(),
+                    )
+                )
+        return hits
+
+    # --- write -------------------------------------------------------------------
+
+    def upsert(self, records: Sequence[StoredRecord]) -> None:
+        """INSERT ... ON CONFLICT (id) DO UPDATE, in one pipelined executemany."""
+        t, o = self.table, self._options
+        if not records:
+            return
+        columns = [t.id, t.vector]
+        if t.text:
+            columns.append(t.text)
+        if t.metadata:
+            columns.append(t.metadata)
+        plain = [
+            (c, k)
+            for c, k in ((t.model_column, o.model_key), (t.version_column, o.version_key))
+            if c
+        ]
+        columns += [c for c, _ in plain]
+        idents = [sql.Identifier(c) for c in columns]
+        query = sql.SQL(
+            "INSERT INTO {tbl} ({cols}) VALUES ({vals}) ON CONFLICT ({id}) DO UPDATE SET {set}"
+        ).format(
+            tbl=t.ident,
+            cols=sql.SQL(", ").join(idents),
+            vals=sql.SQL(", ").join(sql.Placeholder() * len(idents)),
+            id=sql.Identifier(t.id),
+            set=sql.SQL(", ").join(sql.SQL("{c} = EXCLUDED.{c}").format(c=c) for c in idents[1:]),
+        )
+        rows = []
+        for rec in records:
+            if rec.embedding is None:
+                raise StoreError(f"{t.describe()}: record {rec.id!r} has no vector to write")
+            meta = dict(rec.metadata)
+            tags = [meta.pop(k, None) for _, k in plain]
+            row: list[Any] = [rec.id, np.asarray(rec.embedding, dtype=np.float32)]
+            if t.text:
+                row.append(rec.document)
+            if t.metadata:
+                row.append(Jsonb(meta))
+            row += [None if v is None else str(v) for v in tags]
+            rows.append(tuple(row))
+        with (
+            self._store.connection(f"writing {t.describe()}") as conn,
+            conn.transaction(),
+            conn.cursor() as cur,
+        ):
+            cur.executemany(query, rows)
+
+    def delete(self, ids: Sequence[str]) -> None:
+        t = self.table
+        if not ids:
+            return
+        with self._store.connection(f"deleting from {t.describe()}") as conn:
+            conn.execute(
+                sql.SQL("DELETE FROM {} WHERE {}::text = ANY(%s)").format(t.ident, t.col(t.id)),
+                (list(ids),),
+            )
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

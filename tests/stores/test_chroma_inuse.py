@@ -1,0 +1,137 @@
+"""The embedded Chroma adapter refuses a directory another process uses (chroma_inuse.py):
+opening a PersistentClient would write to it. Real second processes hold its files."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from driftwatch.config import ChromaStoreConfig
+from driftwatch.errors import StoreUnavailable
+from driftwatch.stores.chroma import ChromaStore
+from driftwatch.stores.chroma_inuse import other_users
+
+COLL = "docs"
+
+# Holds DIR/chroma.sqlite3 open (as an fd, or only as a mapping), says so, and waits.
+HOLDER = textwrap.dedent(
+    """
+    import mmap, sys
+    f = open(sys.argv[1] + "/chroma.sqlite3", "rb")
+    if sys.argv[2] == "map":
+        m = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        f.close()
+    print("ready", flush=True)
+    sys.stdin.read()
+    """
+)
+# Starts HOLDER outside this process tree (as an unrelated application is), says its
+# pid and exits; the holder keeps this launcher's stdin and stdout.
+LAUNCH = textwrap.dedent(
+    """
+    import subprocess, sys
+    proc = subprocess.Popen([sys.executable, "-c", *sys.argv[1:]], start_new_session=True)
+    print(proc.pid, flush=True)
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def chroma_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small real Chroma directory, written by another process that then exits."""
+    path = tmp_path_factory.mktemp("chroma")
+    seed = textwrap.dedent(
+        """
+        import sys, numpy as np, chromadb
+        from chromadb.config import Settings
+        c = chromadb.PersistentClient(sys.argv[1], settings=Settings(anonymized_telemetry=False))
+        coll = c.get_or_create_collection(sys.argv[2])
+        rng = np.random.default_rng(0)
+        coll.add(ids=[str(i) for i in range(50)], embeddings=rng.normal(size=(50, 8)))
+        """
+    )
+    subprocess.run([sys.executable, "-c", seed, str(path), COLL], check=True)
+    return path
+
+
+def _hold(directory: Path, how: str) -> Iterator[int]:
+    launcher = subprocess.Popen(
+        [sys.executable, "-c", LAUNCH, HOLDER, str(directory), how],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert launcher.stdout is not None
+    pid = int(launcher.stdout.readline())
+    launcher.wait()
+    try:
+        assert launcher.stdout.readline().strip() == "ready"
+        yield pid
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        launcher.stdout.close()
+        if launcher.stdin is not None:
+            launcher.stdin.close()
+
+
+@pytest.fixture(params=["fd", "map"])
+def holder(request: pytest.FixtureRequest, chroma_dir: Path) -> Iterator[int]:
+    yield from _hold(chroma_dir, request.param)
+
+
+def test_a_directory_open_in_another_process_is_refused_naming_it(
+    chroma_dir: Path, holder: int
+) -> None:
+    # Reached through a symlink: the check compares real paths.
+    link = chroma_dir.parent / f"{chroma_dir.name}-link"
+    link.unlink(missing_ok=True)
+    link.symlink_to(chroma_dir)
+    store = ChromaStore("app", ChromaStoreConfig(path=str(link)))
+    with pytest.raises(StoreUnavailable) as err:
+        store.open_collection(COLL)
+    message = str(err.value)
+    assert f"is open in another process (pid {holder}, python" in message
+    assert "store 'app'" in message and "url:" in message
+    assert [u.pid for u in other_users(chroma_dir)] == [holder]
+
+
+def test_a_directory_nobody_else_uses_opens(chroma_dir: Path) -> None:
+    assert other_users(chroma_dir) == []
+    store = ChromaStore("app", ChromaStoreConfig(path=str(chroma_dir)))
+    try:
+        handle = store.open_collection(COLL)
+        assert handle.count() == 50
+        hits = handle.query(np.ones((1, 8), dtype=np.float32), 3)
+        assert len(hits) == 1 and len(hits[0].ids) == 3
+    finally:
+        store.close()
+
+
+def test_the_owner_process_tree_does_not_count(chroma_dir: Path) -> None:
+    """A process descending from the owner (the daemon's store workers) is ours."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(chroma_dir), "fd"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+        assert [u.pid for u in other_users(chroma_dir)] == [child.pid]
+        assert other_users(chroma_dir, owner_pid=os.getpid()) == []
+        store = ChromaStore("app", ChromaStoreConfig(path=str(chroma_dir)))
+        try:
+            assert store.open_collection(COLL).count() == 50
+        finally:
+            store.close()
+    finally:
+        child.kill()
+        child.wait()
