@@ -282,6 +282,20 @@ class QdrantCollection:
         order = rng.permutation(len(records))
         return [records[int(i)] for i in order]
 
+    def get_records(self, ids: Sequence[str]) -> list[StoredRecord]:
+        """The records with these ids that exist (a migration copies them from blue)."""
+        if not ids:
+            return []
+        points = self._call(
+            "reading records by id",
+            self._client.retrieve,
+            self._name,
+            ids=[point_id(i) for i in ids],
+            with_payload=True,
+            with_vectors=[self.options.vector_name] if self.options.vector_name else True,
+        )
+        return [self._record(p) for p in points]
+
     def query(self, embeddings: np.ndarray, k: int) -> list[QueryHits]:
         queries = np.asarray(embeddings, dtype=np.float32)
         if len(queries) == 0:

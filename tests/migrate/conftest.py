@@ -60,6 +60,8 @@ def store_dict(sut: StoreUnderTest) -> dict[str, Any]:
     cfg = sut.store_config()
     if sut.kind == "pgvector":
         return {"kind": "pgvector", "url": getattr(cfg, "url", "")}
+    if sut.kind == "qdrant":
+        return {"kind": "qdrant", "path": getattr(cfg, "path", "")}
     url = getattr(cfg, "url", None)
     return {"kind": "chroma", "url": url} if url else {"kind": "chroma", "path": cfg.path}  # type: ignore[union-attr]
 

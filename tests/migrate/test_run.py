@@ -10,6 +10,7 @@ from driftwatch.migrate.status import migration_status
 from driftwatch.stores.base import text_hash
 from tests.migrate.conftest import (
     CANDIDATE,
+    STORE_KINDS,
     MigrationEnv,
     app_write,
     expected_hashes,
@@ -24,6 +25,7 @@ NO_TEXT = (3, 50)
 LIVE_STORES = pytest.mark.parametrize("env", ["chroma-server", "pgvector"], indirect=True)
 
 
+@pytest.mark.parametrize("env", [*STORE_KINDS, "qdrant"], indirect=True)
 def test_run_copies_every_record_with_text_tagged_and_never_writes_blue(
     env: MigrationEnv,
 ) -> None:
