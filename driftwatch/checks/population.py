@@ -77,10 +77,11 @@ def reference_sample(
 
 
 def recent_records(
-    store: CollectionHandle, n: int, rng: np.random.Generator
+    store: CollectionHandle, n: int, rng: np.random.Generator, *, newest: bool = False
 ) -> tuple[list[StoredRecord], str]:
-    """The newest n records where the store knows insertion order, else a uniform sample."""
-    if isinstance(store, RecentSampler):
+    """With ``newest``, the newest n records where the store knows insertion order;
+    otherwise (and on stores without that order) a uniform sample."""
+    if newest and isinstance(store, RecentSampler):
         return store.sample_recent(n), "insertion_order"
     return store.sample(n, rng), "uniform"
 
@@ -104,7 +105,9 @@ def check_population(ctx: CheckContext) -> CheckResult:
             "collection was nearly empty): run `driftwatch baseline --force`",
             reference_samples=have,
         )
-    records, recent_by = recent_records(ctx.store, cfg.sample_size, ctx.rng)
+    records, recent_by = recent_records(
+        ctx.store, cfg.sample_size, ctx.rng, newest=cfg.recent == "newest"
+    )
     records = [r for r in records if r.embedding is not None]
     if len(records) < cfg.min_samples:
         return ctx.result(

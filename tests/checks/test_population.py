@@ -54,7 +54,7 @@ def baseline(docs: ChromaFixture, minilm: CachedEmbedder) -> Baseline:
 
 
 def _run(chroma: ChromaFixture, name: str, baseline: Baseline, seed: int = 0) -> CheckResult:
-    cfg: CollectionConfig = collection_config(name)
+    cfg: CollectionConfig = collection_config(name, population={"recent": "newest"})
     return check_population(
         context("population", cfg, chroma.handle(name), None, seed=seed, baseline=baseline)
     )
@@ -70,7 +70,7 @@ def test_baseline_keeps_a_reference_sample_of_stored_vectors(baseline: Baseline)
 def test_chroma_gives_the_newest_records(docs: ChromaFixture) -> None:
     handle = docs.handle("docs")
     assert isinstance(handle, RecentSampler)
-    records, how = recent_records(handle, 5, np.random.default_rng(0))
+    records, how = recent_records(handle, 5, np.random.default_rng(0), newest=True)
     assert how == "insertion_order"
     assert [r.id for r in records] == [corpus()[i]["id"] for i in OLD[-5:]]
 
@@ -164,4 +164,24 @@ def test_other_model_vectors_are_drift(shared_chroma: ChromaFixture, baseline: B
     coll = shared_chroma.create("reembedded", corpus_records(OLD, MINILM))
     shared_chroma.add(coll, corpus_records(NEW[:200], PARAPHRASE, prefix="p-"))
     result = _run(shared_chroma, "reembedded", baseline)
+    assert result.status == "drift", result.message
+
+
+@pytest.mark.slow
+def test_an_unchanged_store_filled_in_content_order_is_ok_by_default(
+    shared_chroma: ChromaFixture, minilm: CachedEmbedder
+) -> None:
+    """Applications insert by source or topic, not at random. Here the corpus goes in
+    its own order (topics, then docstrings) and nothing changes after the baseline:
+    the default uniform sample says ok, while comparing the newest records with the
+    reference would raise a false alarm (why `recent: newest` is opt-in)."""
+    shared_chroma.create("ordered", corpus_records(range(900), MINILM))
+    handle = shared_chroma.handle("ordered")
+    ordered = capture_baseline(context("baseline", collection_config("ordered"), handle, minilm))
+    default = collection_config("ordered")
+    result = check_population(context("population", default, handle, None, baseline=ordered))
+    assert result.status == "ok", result.message
+    assert result.detail["recent_by"] == "uniform"
+    newest = collection_config("ordered", population={"recent": "newest"})
+    result = check_population(context("population", newest, handle, None, baseline=ordered))
     assert result.status == "drift", result.message
