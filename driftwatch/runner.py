@@ -26,6 +26,7 @@ from driftwatch.config import CollectionConfig, Config
 from driftwatch.embedders.counting import CountingEmbedder
 from driftwatch.errors import DriftwatchError, StateError, StoreError
 from driftwatch.pools import Pools
+from driftwatch.redact import scrub
 from driftwatch.sinks import ResultSink, StateSink, record_everywhere
 from driftwatch.state import results as result_repo
 from driftwatch.state.db import StateDB, open_state
@@ -109,7 +110,7 @@ class Runner:
                 cost = {"embedded_texts": counting.texts, "embedded_tokens": counting.tokens}
                 result = replace(result, detail={**result.detail, **cost})
             if spec.needs_baseline and outcome.news:
-                result = replace(result, message=f"{result.message} ({outcome.message})")
+                result = replace(result, message=scrub(f"{result.message} ({outcome.message})"))
             if spec.provides_scores and result.status in _COMPLETED:
                 # This cycle's scores belong in the window the distribution check judges.
                 recent = list(result.detail.get(spec.provides_scores) or []) + list(recent)
@@ -156,7 +157,7 @@ def _error(coll: CollectionConfig, check: str, message: str, kind: str) -> Check
         detail={"error": kind},
         started_at=datetime.now(UTC),
         duration_s=0.0,
-        message=message,
+        message=scrub(message),  # a store error may carry what its server echoed
     )
 
 

@@ -69,3 +69,18 @@ def test_scrub_masks_whole_values_and_keeps_ordinary_words() -> None:
 def test_redact_url(url: str, shown: str) -> None:
     assert redact_url(url) == shown
     assert "SECRET" not in redact_url(url) and "pw" not in redact_url(url)
+
+
+def test_check_result_messages_are_scrubbed_before_they_are_stored_or_sent() -> None:
+    from driftwatch.checks.base import CheckContext
+    from tests.checks.conftest import collection_config
+
+    register_secret("sk-echoed-0123456789")
+    ctx = CheckContext(
+        collection=collection_config(),
+        store=None,  # type: ignore[arg-type]  # result() reads neither
+        embedder=None,  # type: ignore[arg-type]
+        check="consistency",
+    )
+    result = ctx.result("error", "endpoint said: invalid key sk-echoed-0123456789")
+    assert result.message == "endpoint said: invalid key <redacted>"

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
 
+from driftwatch.redact import scrub
+
 if TYPE_CHECKING:
     from driftwatch.config import CollectionConfig
     from driftwatch.embedders.base import Embedder
@@ -147,7 +149,9 @@ class CheckContext:
             detail=detail,
             started_at=self.started_at,
             duration_s=time.perf_counter() - self._t0,
-            message=message,
+            # A peer may echo a secret into an error (a URL path, a key): the
+            # message goes to the state DB, Slack and `status`.
+            message=scrub(message),
         )
 
 
