@@ -27,33 +27,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
-
 from benchmarks.common import write_results
-from benchmarks.migrate_run import build_blue, texts
-from tests.support.models import MINILM, PARAPHRASE
+from benchmarks.migrate_run import build_blue, texts, write_config
 
 
 def config(tmp: Path, target: str) -> Path:
-    data = {
-        "state_url": f"sqlite:///{tmp / 'state.db'}",
-        "embedders": {
-            "live": {"kind": "onnx", "model": MINILM},
-            "candidate": {"kind": "onnx", "model": PARAPHRASE, "threads": 2},
-        },
-        "stores": {"main": {"kind": "chroma", "path": str(tmp / "chroma")}},
-        "collections": [
-            {
-                "store": "main",
-                "name": "blue",
-                "embedder": "live",
-                "migration": {"to": "candidate", "target": target, "batch_size": 64},
-            }
-        ],
-    }
-    path = tmp / f"{target}.yaml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    return path
+    return write_config(tmp, target, batch_size=64)
 
 
 def command(path: Path) -> list[str]:

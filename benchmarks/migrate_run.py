@@ -68,7 +68,8 @@ def build_blue(path: Path, all_texts: list[str]) -> None:
     client.close()
 
 
-def write_config(tmp: Path) -> Path:
+def write_config(tmp: Path, target: str = "green", batch_size: int = BATCH) -> Path:
+    """The benchmark's config: blue (MiniLM) in embedded Chroma migrating to ``target``."""
     data = {
         "state_url": f"sqlite:///{tmp / 'state.db'}",
         "embedders": {
@@ -81,11 +82,11 @@ def write_config(tmp: Path) -> Path:
                 "store": "main",
                 "name": "blue",
                 "embedder": "live",
-                "migration": {"to": "candidate", "target": "green", "batch_size": BATCH},
+                "migration": {"to": "candidate", "target": target, "batch_size": batch_size},
             }
         ],
     }
-    path = tmp / "driftwatch.yaml"
+    path = tmp / f"{target}.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     return path
 

@@ -36,6 +36,7 @@ import chromadb
 import numpy as np
 
 from benchmarks.common import WORK_DIR, Timing, best, peak_rss_mb, time_call, write_results
+from benchmarks.version_mix_scan import raw_scan
 from driftwatch.checks.base import CheckContext
 from driftwatch.checks.version_mix import check_version_mix
 from driftwatch.config import ChromaStoreConfig, CollectionConfig
@@ -122,16 +123,6 @@ def grow_chroma(path: Path, records: int) -> None:
         client.close()
 
 
-def raw_api_scan(coll: Any, page_size: int) -> int:
-    """Chroma's API, offset paging: what every scan did before."""
-    done = 0
-    while True:
-        page = coll.get(include=["metadatas"], limit=page_size, offset=done)
-        done += len(page["ids"])
-        if len(page["ids"]) < page_size:
-            return done
-
-
 def raw_sql_group_by(path: Path, collection_id: str) -> int:
     """One GROUP BY over the whole collection in SQLite: the floor for counting tags."""
     conn = sqlite3.connect((path / "chroma.sqlite3").as_uri() + "?mode=ro", uri=True)
@@ -198,7 +189,7 @@ def run_size(records: int, repeats: int) -> dict[str, Any]:
             assert timed("tag_counts", handle.tag_counts) is not None
             assert timed("raw_sql_group_by", lambda: raw_sql_group_by(path, str(raw.id))) == records
             if records <= 200_000 or repeats == 1:
-                assert timed("raw_api_scan", lambda: raw_api_scan(raw, 5000)) == records
+                assert timed("raw_api_scan", lambda: raw_scan(raw, 5000)) == records
     finally:
         store.close()
         client.close()

@@ -94,6 +94,7 @@ def build(path: Path, records: int) -> None:
 
 
 def raw_scan(coll: Any, page_size: int) -> int:
+    """Chroma's API, offset paging: the baseline a scan is compared with."""
     done = 0
     while True:
         page = coll.get(include=["metadatas"], limit=page_size, offset=done)
