@@ -6,14 +6,17 @@ existed at baseline (the reference sample is drawn from them) and the records
 written later (the recent samples come from them): same domain, same model,
 no change.
 
-Two designs, both counted:
+Runs are grouped in series of 100, as a deployment's runs share one baseline:
+a reference is drawn once per series (and the classifier's null inflation
+measured on it once, as the check does), then each run draws its recent
+sample. Two designs, both counted:
 
-- ``independent``: every run draws a fresh reference and a fresh recent
-  sample; runs are independent, so the binomial confidence interval is exact.
-- ``churn``: like production. A reference is captured once per series; each
-  run replaces 10% of the recent sample with newly written records (resampled
-  from the pool). Consecutive runs share 90% of their data, so they are
-  correlated; the interval treats them as independent and is too narrow.
+- ``independent``: every run draws a fresh recent sample; given the series'
+  reference, runs are independent.
+- ``churn``: like production. Each run replaces 10% of the recent sample with
+  newly written records (resampled from the pool). Consecutive runs share 90%
+  of their data, so they are correlated; the interval treats them as
+  independent and is too narrow.
 
 For each significance level the false-alarm rate of each statistic (MMD at
 alpha/2, classifier AUC at alpha/2, Bonferroni) and of the check (either one)
@@ -37,7 +40,7 @@ from scipy.stats import beta
 
 from benchmarks.common import write_results
 from driftwatch.stats.calibration import calibrate
-from driftwatch.stats.domain_classifier import classifier_test
+from driftwatch.stats.domain_classifier import classifier_test, null_inflation
 from driftwatch.stats.mmd import mmd_test
 from tests.support.corpus_vectors import corpus_vectors
 from tests.support.models import MINILM
@@ -65,20 +68,24 @@ def run_pvalues(
     """(runs, 2) p-values (MMD, classifier) of no-change runs."""
     out = np.empty((runs, 2))
     ref = recent = pool_new = np.empty(0, dtype=int)
+    inflation = 1.0
     for i in range(runs):
-        if not churn or i % RUNS_PER_SERIES == 0:
+        if i % RUNS_PER_SERIES == 0:
             order = rng.permutation(len(vectors))
             old, pool_new = order[: len(vectors) // 2], order[len(vectors) // 2 :]
             ref = rng.choice(old, sample, replace=False)
             recent = rng.choice(pool_new, sample, replace=False)
-        else:
+            inflation = null_inflation(vectors[ref], sample, rng)
+        elif churn:
             replaced = rng.choice(sample, int(sample * CHURN), replace=False)
             candidates = np.setdiff1d(pool_new, recent)
             recent = recent.copy()
             recent[replaced] = rng.choice(candidates, replaced.size, replace=False)
+        else:
+            recent = rng.choice(pool_new, sample, replace=False)
         a, b = vectors[ref], vectors[recent]
         out[i, 0] = mmd_test(a, b, rng).pvalue
-        out[i, 1] = classifier_test(a, b, rng).pvalue
+        out[i, 1] = classifier_test(a, b, rng, inflation=inflation).pvalue
     return out
 
 

@@ -271,12 +271,11 @@ class PopulationConfig(_Strict):
     )
     min_samples: int = Field(default=50, ge=10, description="fewer on either side: unavailable")
     permutations: int = Field(default=500, ge=50, le=20_000)
-    # "newest" compares the most recently inserted records (Chroma) with the
-    # reference. Applications insert in content order (by source, by topic), so
-    # the newest records of an unchanged store differ from a uniform reference
-    # (measured on the demo store: AUC 0.81); hence opt-in.
-    recent: Literal["uniform", "newest"] = Field(
-        default="uniform", description="how the compared sample is drawn"
+    # since_baseline: the records written after the baseline where the store keeps
+    # a write log (embedded Chroma) and enough were written; a uniform sample of the
+    # collection otherwise. uniform: always the whole collection.
+    recent: Literal["since_baseline", "uniform"] = Field(
+        default="since_baseline", description="how the compared sample is drawn"
     )
 
 

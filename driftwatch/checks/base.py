@@ -114,6 +114,9 @@ class Baseline:
     # unit rows) and their model tags, captured with the baseline. None in older ones.
     reference_vectors: np.ndarray | None = None
     reference_tags: list[str] | None = None
+    # The store's write position at capture (stores.base.WriteLog): the population
+    # check compares the records written after it. None: the store keeps no write log.
+    write_position: int | None = None
 
 
 @dataclass

@@ -24,7 +24,7 @@ import numpy as np
 from driftwatch.checks.base import Baseline, CanaryBaseline, CheckContext
 from driftwatch.checks.dimensions import settle_dimensions
 from driftwatch.checks.fingerprint import fingerprint_texts
-from driftwatch.checks.population import reference_sample
+from driftwatch.checks.population import reference_sample, write_position
 from driftwatch.config import CollectionConfig
 from driftwatch.embedders.base import l2_normalise
 from driftwatch.errors import EmbedderError
@@ -65,7 +65,9 @@ def capture_baseline(ctx: CheckContext) -> Baseline:
             )
             for q, v, h in zip(queries, query_vectors, hits, strict=True)
         ]
-    # The population check's reference: stored vectors as they are now (no embedding).
+    # The population check's reference: stored vectors as they are now (no embedding),
+    # and the write position before they were read (what is written after is "recent").
+    position = write_position(store)
     reference, reference_tags = (
         (None, [])
         if dims.stored is None
@@ -84,6 +86,7 @@ def capture_baseline(ctx: CheckContext) -> Baseline:
         scores=[s for c in canaries for s in c.scores],
         reference_vectors=reference,
         reference_tags=reference_tags or None,
+        write_position=position,
     )
 
 
@@ -143,7 +146,9 @@ def complete_baseline(
             else replace(old, ids=list(hit.ids), scores=[float(s) for s in hit.similarities])
         )
     reference, tags = baseline.reference_vectors, baseline.reference_tags
+    position = baseline.write_position
     if reference is None:  # the collection was empty at capture: its first content is the reference
+        position = write_position(store)
         reference, found = reference_sample(
             store,
             collection.population.reference_size,
@@ -157,6 +162,7 @@ def complete_baseline(
         scores=[s for c in canaries for s in c.scores],
         reference_vectors=reference,
         reference_tags=tags,
+        write_position=position,
         id=None,
     )
 

@@ -8,18 +8,20 @@ vectors with stored vectors.
 - Reference: a uniform sample of the collection's stored vectors captured with
   the baseline (``population.reference_size``), refreshed by
   ``driftwatch baseline --force``.
-- Recent: the newest ``population.sample_size`` records where the store gives
-  an insertion order (``stores.base.RecentSampler``: Chroma); elsewhere
-  (pgvector, Qdrant) a uniform sample of the whole collection, which shows a
-  change in proportion to its share of the collection. ``detail.recent_by``
-  says which.
+- Recent: up to ``population.sample_size`` records drawn uniformly among those
+  written (added, updated, upserted) since the baseline, where the store keeps
+  a write log (``stores.base.WriteLog``: embedded Chroma) and at least
+  ``min_samples`` were written. Otherwise (a Chroma server, pgvector, Qdrant,
+  or too few new records) a uniform sample of the whole collection, which
+  shows a change in proportion to its share of the collection.
+  ``detail.recent_by`` says which, ``detail.written_since_baseline`` how many.
 
 Two statistics (``stats.mmd``, ``stats.domain_classifier``), each tested at
 alpha / 2 (Bonferroni), alpha = ``schedule.population`` /
 ``thresholds.expected_time_between_false_alarms`` (``stats.calibration``):
 drift when either is significant. Value: the classifier's AUC; threshold:
-the AUC at which its p-value reaches alpha / 2 (from the AUC's spread over
-relabelled runs of the same cross-validation, ``stats.domain_classifier``).
+the AUC at which its p-value reaches alpha / 2 (from the AUC's spread under no
+change, measured once per reference: ``stats.domain_classifier``).
 
 Which directions moved: the mean of the recent vectors minus the mean of the
 reference, compared by cosine with the baseline's fingerprint texts and canary
@@ -32,14 +34,15 @@ With several model tags among the recent records, each tag with at least
 (``by_model``).
 
 Caveat: when the application ingests in topic order (one folder, then the
-next), the newest records differ from the collection by design, and this
-check reports it. That is content drift by this check's definition; raise
-``sample_size`` or restrict the check (``collections[].checks``) if it is not
-what you watch for.
+next), what is written after the baseline differs from the collection by
+design, and this check reports it. That is content drift by this check's
+definition; set ``population.recent: uniform`` or restrict the check
+(``collections[].checks``) if it is not what you watch for.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -48,12 +51,28 @@ import numpy as np
 
 from driftwatch.checks.base import UNTAGGED, Baseline, CheckContext, CheckResult, metadata_tag
 from driftwatch.stats.calibration import calibrate
-from driftwatch.stats.domain_classifier import auc_threshold, classifier_test
+from driftwatch.stats.domain_classifier import auc_threshold, classifier_test, null_inflation
 from driftwatch.stats.mmd import mmd_test
-from driftwatch.stores.base import CollectionHandle, RecentSampler, StoredRecord
+from driftwatch.stores.base import CollectionHandle, StoredRecord, WriteLog
 
 STATISTICS = 2  # MMD and classifier AUC: Bonferroni over both
 DIRECTIONS = 3  # texts named on each side of the mean shift
+INFLATIONS_KEPT = 64  # references whose classifier null is remembered
+
+# The classifier's null spread depends only on the baseline's reference (and the
+# recent sample's size), and measuring it costs ~30 cross-validations (~2 CPU s):
+# measured once per reference and remembered, so a run costs one cross-validation.
+_inflations: dict[tuple[str, int], float] = {}
+
+
+def classifier_inflation(reference: np.ndarray, n_recent: int, rng: np.random.Generator) -> float:
+    """``null_inflation`` of this reference, measured on first use and remembered."""
+    key = (hashlib.blake2b(np.ascontiguousarray(reference).tobytes()).hexdigest(), n_recent)
+    if key not in _inflations:
+        if len(_inflations) >= INFLATIONS_KEPT:
+            del _inflations[next(iter(_inflations))]
+        _inflations[key] = null_inflation(reference, n_recent, rng)
+    return _inflations[key]
 
 
 def unit_rows(vectors: np.ndarray) -> np.ndarray:
@@ -76,14 +95,29 @@ def reference_sample(
     return vectors.astype(np.float32), tags
 
 
+def write_position(store: CollectionHandle) -> int | None:
+    """The store's write position (``WriteLog``), recorded with a baseline; None if none."""
+    return store.latest_write() if isinstance(store, WriteLog) else None
+
+
 def recent_records(
-    store: CollectionHandle, n: int, rng: np.random.Generator, *, newest: bool = False
-) -> tuple[list[StoredRecord], str]:
-    """With ``newest``, the newest n records where the store knows insertion order;
-    otherwise (and on stores without that order) a uniform sample."""
-    if newest and isinstance(store, RecentSampler):
-        return store.sample_recent(n), "insertion_order"
-    return store.sample(n, rng), "uniform"
+    store: CollectionHandle,
+    n: int,
+    rng: np.random.Generator,
+    *,
+    since: int | None,
+    min_samples: int,
+) -> tuple[list[StoredRecord], str, int | None]:
+    """The compared sample: (records, how they were drawn, records written since).
+
+    Records written after write position ``since`` where the store keeps a write
+    log and at least ``min_samples`` were written; otherwise a uniform sample."""
+    written: int | None = None
+    if since is not None and isinstance(store, WriteLog):
+        records, written = store.sample_written_since(since, n, rng)
+        if written >= min_samples:
+            return records, "written_since_baseline", written
+    return store.sample(n, rng), "uniform", written
 
 
 def check_population(ctx: CheckContext) -> CheckResult:
@@ -105,8 +139,12 @@ def check_population(ctx: CheckContext) -> CheckResult:
             "collection was nearly empty): run `driftwatch baseline --force`",
             reference_samples=have,
         )
-    records, recent_by = recent_records(
-        ctx.store, cfg.sample_size, ctx.rng, newest=cfg.recent == "newest"
+    records, recent_by, written = recent_records(
+        ctx.store,
+        cfg.sample_size,
+        ctx.rng,
+        since=baseline.write_position if cfg.recent == "since_baseline" else None,
+        min_samples=cfg.min_samples,
     )
     records = [r for r in records if r.embedding is not None]
     if len(records) < cfg.min_samples:
@@ -128,7 +166,12 @@ def check_population(ctx: CheckContext) -> CheckResult:
         interval, coll.thresholds.expected_time_between_false_alarms, statistics=STATISTICS
     )
     mmd = mmd_test(reference, recent, ctx.rng, permutations=cfg.permutations)
-    clf = classifier_test(reference, recent, ctx.rng)
+    clf = classifier_test(
+        reference,
+        recent,
+        ctx.rng,
+        inflation=classifier_inflation(reference, recent.shape[0], ctx.rng),
+    )
     threshold = auc_threshold(cal.per_statistic_alpha, clf.null_sd)
     tags = [metadata_tag(r.metadata, coll.model_key) or UNTAGGED for r in records]
     detail: dict[str, Any] = {
@@ -141,6 +184,7 @@ def check_population(ctx: CheckContext) -> CheckResult:
         "recent_samples": recent.shape[0],
         "reference_samples": reference.shape[0],
         "recent_by": recent_by,
+        "written_since_baseline": written,
         "directions": directions(baseline, recent.mean(axis=0) - reference.mean(axis=0)),
         "by_model": _by_model(ctx, reference, recent, tags),
     }
@@ -149,7 +193,7 @@ def check_population(ctx: CheckContext) -> CheckResult:
         for name, p in (("MMD", mmd.pvalue), ("classifier", clf.pvalue))
         if p < cal.per_statistic_alpha
     ]
-    which = "newest" if recent_by == "insertion_order" else "sampled"
+    which = "written since the baseline" if recent_by == "written_since_baseline" else "sampled"
     facts = (
         f"{recent.shape[0]} {which} vs {reference.shape[0]} baseline vectors: classifier AUC "
         f"{clf.auc:.3f} (p={clf.pvalue:.2g}), MMD² {mmd.mmd2:.4f} (p={mmd.pvalue:.2g}); "

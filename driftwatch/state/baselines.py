@@ -41,6 +41,7 @@ def save_baseline(db: StateDB, baseline: Baseline) -> int:
             else vectors_to_npy(baseline.reference_vectors)
         ),
         reference_tags=baseline.reference_tags,
+        write_position=baseline.write_position,
     )
     with db.session() as session:
         _lock_collection(session, baseline.collection)
@@ -135,6 +136,7 @@ def _to_baseline(row: BaselineRow) -> Baseline:
         id=row.id,
         reference_vectors=_reference_vectors(row),
         reference_tags=None if row.reference_tags is None else list(row.reference_tags),
+        write_position=row.write_position,
     )
 
 

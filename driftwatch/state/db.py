@@ -2,7 +2,10 @@
 
 ``open_state(url)`` is the only way in: it validates the URL, checks that a
 SQLite file can be created where asked, connects, applies the Alembic
-migrations (``upgrade head``) and hands back a ``StateDB``. Every failure on
+migrations (``upgrade head``) and hands back a ``StateDB``. Alembic (~11 MB
+resident) is imported only when the schema is missing or behind: the revision
+stamped in the database is read with plain SQL and compared with the newest of
+the packaged migration scripts first. Every failure on
 the way is one ``StateError`` whose message names the database with its
 password hidden, so the CLI can print it and exit 2 without a traceback.
 
@@ -17,26 +20,26 @@ others find the schema at head.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
+import re
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError as AlembicError
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from driftwatch.errors import StateError
 from driftwatch.state.health import StateHealth
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 log = logging.getLogger(__name__)
 
@@ -345,6 +348,8 @@ def _postgres_engine(url: URL) -> Engine:
 
 def alembic_config(connection: Connection | None = None) -> AlembicConfig:
     """The Alembic configuration of the packaged migrations, optionally bound to a connection."""
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig(str(ALEMBIC_INI))
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     if connection is not None:
@@ -352,25 +357,74 @@ def alembic_config(connection: Connection | None = None) -> AlembicConfig:
     return cfg
 
 
-def _upgrade(engine: Engine) -> str | None:
-    """``alembic upgrade head`` in one transaction, serialised across replicas.
+# One line of a migration script naming its revision or its parent, as Alembic's
+# template writes them: `revision: str = "0004"`, `down_revision: str | None = None`.
+_REVISION_LINE = re.compile(
+    r"""^(revision|down_revision)\b[^=\n]*=\s*(?:None|["']([^"']+)["'])\s*$""", re.MULTILINE
+)
 
-    Returns the revision the database was at before (None: it had no schema).
+
+@functools.cache
+def packaged_revisions() -> dict[str, str | None]:
+    """Each packaged migration's revision -> its down_revision, read from the scripts.
+
+    Parsed rather than asked of Alembic so that a database already at head costs
+    no Alembic import; the scripts are our own, and tests/state/test_db.py checks
+    that this reading equals Alembic's.
     """
+    revisions: dict[str, str | None] = {}
+    for script in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
+        found: dict[str, str | None] = {}
+        for match in _REVISION_LINE.finditer(script.read_text()):
+            found[match[1]] = match[2]
+        revisions[str(found["revision"])] = found.get("down_revision")
+    return revisions
+
+
+def head_revision() -> str:
+    """The newest packaged revision: the one no other migration builds on."""
+    revisions = packaged_revisions()
+    (head,) = set(revisions) - set(revisions.values())
+    return head
+
+
+def _stamped_revision(conn: Connection) -> str | None:
+    """The revision the schema is at; None without a version table (or row)."""
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    revision: str | None = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return revision
+
+
+def _upgrade(engine: Engine) -> str | None:
+    """Bring the schema to head; returns the revision it was at before (None: no schema).
+
+    A schema already at head (the usual start) is only read, without Alembic.
+    """
+    with engine.connect() as conn:
+        current = _stamped_revision(conn.execution_options(**{_READ_ONLY: True}))
+    if current == head_revision():
+        return current
+    return _alembic_upgrade(engine)
+
+
+def _alembic_upgrade(engine: Engine) -> str | None:
+    """``alembic upgrade head`` in one transaction, serialised across replicas."""
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             # Released at commit; a second replica waits here, then finds the schema at head.
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
-        cfg = alembic_config(conn)
-        current = MigrationContext.configure(conn).get_current_revision()
-        if current is not None and _unknown_revision(cfg, current):
+        current = _stamped_revision(conn)
+        if current is not None and current not in packaged_revisions():
             raise StateError(
                 f"cannot open state database {redact_db_url(engine.url)}: its schema is at "
                 f"revision {current!r}, which this driftwatch does not know (written by a "
                 "newer release?); upgrade driftwatch or use another state_url"
             )
+        from alembic import command  # here only: a newer schema is refused without Alembic
+
         try:
-            command.upgrade(cfg, "head")
+            command.upgrade(alembic_config(conn), "head")
         except SQLAlchemyError:
             raise
         except Exception as exc:
@@ -378,11 +432,3 @@ def _upgrade(engine: Engine) -> str | None:
                 f"cannot migrate state database {redact_db_url(engine.url)}: {exc}"
             ) from exc
     return current
-
-
-def _unknown_revision(cfg: AlembicConfig, revision: str) -> bool:
-    try:
-        ScriptDirectory.from_config(cfg).get_revision(revision)
-    except AlembicError:
-        return True
-    return False

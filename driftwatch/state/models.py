@@ -90,6 +90,8 @@ class BaselineRow(Base):
     # Population check reference: .npy bytes of stored vectors, and their model tags.
     reference_vectors: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     reference_tags: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    # The store's write position at capture (stores.base.WriteLog); None: none known.
+    write_position: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class FeedStateRow(Base):

@@ -7,7 +7,9 @@ of that kind is configured.
 
 from __future__ import annotations
 
+import functools
 import os
+from pathlib import Path
 
 from driftwatch.config import ChromaStoreConfig, PgvectorStoreConfig, QdrantStoreConfig
 from driftwatch.stores.base import VectorStore
@@ -28,6 +30,7 @@ def open_store(
     if cfg.path is not None:
         # Embedded Chroma can crash (SIGSEGV) when another process writes the
         # directory: it runs in a supervised worker process (stores/isolated.py).
+        from driftwatch.stores.chroma_inuse import refuse_if_in_use
         from driftwatch.stores.isolated import StoreFactory, isolated
 
         return isolated(
@@ -39,6 +42,10 @@ def open_store(
             ),
             location=f"chroma directory {cfg.path}",
             call_timeout=cfg.timeout.total_seconds(),
+            # Asked in this process first: a directory in use costs no worker start.
+            before_start=functools.partial(
+                refuse_if_in_use, name, Path(cfg.path).expanduser(), os.getpid()
+            ),
         )
     from driftwatch.stores.chroma import ChromaStore
 

@@ -179,16 +179,24 @@ class WritableStore(VectorStore, Protocol):
 
 
 @runtime_checkable
-class RecentSampler(Protocol):
-    """Optional read capability: the newest records, by the store's insertion order.
+class WriteLog(Protocol):
+    """Optional read capability: which records were written after a point.
 
-    The population check compares recently written records with the baseline's
-    reference sample; a store that knows insertion order implements this
-    (Chroma: its internal sequence of writes). Others (pgvector without a
-    timestamp column, Qdrant) do not, and the check falls back to a uniform
-    sample. Checked with ``isinstance``.
+    The population check compares records written (added, updated or upserted)
+    since the baseline with the baseline's reference sample. A store that keeps
+    a sequence of writes implements this (embedded Chroma: the ``seq_id`` its
+    SQLite file gives every write). Others (a Chroma server, pgvector without a
+    write-time column, Qdrant) answer None from ``latest_write``, and the check
+    falls back to a uniform sample. Checked with ``isinstance``.
     """
 
-    def sample_recent(self, n: int) -> list[StoredRecord]:
-        """The n most recently inserted records (or all, if fewer), vectors included."""
+    def latest_write(self) -> int | None:
+        """The position of the latest write (0 while empty); None: this store cannot tell."""
+        ...
+
+    def sample_written_since(
+        self, position: int, n: int, rng: np.random.Generator
+    ) -> tuple[list[StoredRecord], int]:
+        """Up to ``n`` records drawn uniformly among those written after ``position``
+        (vectors included), and how many such records there are."""
         ...

@@ -13,6 +13,7 @@ import os
 import sqlite3
 import threading
 import weakref
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +26,7 @@ import numpy as np
 from chromadb.config import Settings
 from chromadb.errors import ChromaError, NotFoundError
 
+from driftwatch.checks.base import metadata_tag
 from driftwatch.config import ChromaStoreConfig
 from driftwatch.errors import (
     CollectionNotFound,
@@ -42,7 +44,7 @@ from driftwatch.stores.base import (
     TagCounts,
     text_hash,
 )
-from driftwatch.stores.chroma_inuse import other_users
+from driftwatch.stores.chroma_inuse import refuse_if_in_use
 from driftwatch.stores.chroma_sqlite import ChromaSqlite
 
 T = TypeVar("T")
@@ -67,6 +69,13 @@ _ID_PAGE = 20_000
 # Chroma 1.5 (embedded: measured; the server runs the same engine) fails a
 # metadata page of more records than SQLite's 32,766 bound variables.
 _MAX_METADATA_PAGE = 32_766
+# Records per request while looking for a key's values (``_values_of``): a few
+# ms per request, and few records read past each value's first.
+_PROBE_PAGE = 100
+# A metadata value Chroma's where filters compare (a tag value), and with its
+# kind ("str", "int", "float", "bool"), so that True and 1 stay apart as keys.
+_Scalar = str | int | float | bool
+_Value = tuple[str, _Scalar]
 
 
 def chroma_settings() -> Settings:
@@ -207,27 +216,14 @@ class ChromaStore:
             raise StoreUnavailable(
                 f"store {self.name!r}: {path} is not a Chroma directory (no {_SQLITE_FILE})"
             )
-        self._refuse_if_in_use(path)
+        # Opening a PersistentClient writes (Chroma persists its vector index on open).
+        refuse_if_in_use(self.name, path, self._owner_pid or os.getpid())
         with self.guard("opening"):
             return chromadb.PersistentClient(
                 str(path.resolve()),
                 settings=chroma_settings(),
                 tenant=self._cfg.tenant,
                 database=self._cfg.database,
-            )
-
-    def _refuse_if_in_use(self, path: Path) -> None:
-        """Opening a PersistentClient writes (Chroma persists its vector index on
-        open): never open a directory that another process uses (chroma_inuse.py)."""
-        users = other_users(path, self._owner_pid or os.getpid())
-        if users:
-            first = users[0]
-            more = f" and {len(users) - 1} more" if len(users) > 1 else ""
-            raise StoreUnavailable(
-                f"store {self.name!r}: chroma directory {path} is open in another process "
-                f"(pid {first.pid}, {first.name}{more}); embedded mode is single-process and "
-                "reading it would write to it: watch a live application through the Chroma "
-                "server (url:)"
             )
 
     def _http_client(self) -> Any:
@@ -326,12 +322,111 @@ class ChromaCollection:
         return self.space
 
     def tag_counts(self) -> TagCounts | None:
-        """GROUP BY in an embedded store's SQLite; None for a server (Chroma's API
-        has no way to count by value), where the version mix scans metadata."""
-        if self._sqlite is None:
+        """Records per (model, version) tag, named as ``metadata_tag`` names them.
+
+        Embedded: GROUP BY in SQLite. Server: Chroma's ``where`` filters
+        (``_count_by_filters``), so the server does the counting: the requests
+        grow with the distinct tags and the records lacking one, not with the
+        collection (an offset scan walks to each page's offset). None where a tag
+        key holds a list (Chroma's filters do not match a list by its items) or
+        a value of another type: the version mix then scans.
+        """
+        o = self.options
+        if self._sqlite is not None:
+            view = self._sqlite
+            return self._read("counting tags", lambda: view.tag_counts(o.model_key, o.version_key))
+        try:
+            return self._count_by_filters(o.model_key, o.version_key)
+        except _Uncountable:
             return None
-        o, view = self.options, self._sqlite
-        return self._read("counting tags", lambda: view.tag_counts(o.model_key, o.version_key))
+
+    def _count_by_filters(self, model_key: str, version_key: str) -> TagCounts:
+        """Find the models, then the versions with each (``_discover``), and count
+        each (model, version) pair with one ids-only ``get``; records lacking
+        either tag are read on the way and counted from their metadata. Values
+        naming the same tag ("1", 1, 1.0) add up, as in a scan.
+
+        Two stages, because one filter of the records no pair found covers
+        ($or of a model $nin and, per model, a version $nin) measured slower
+        than the two simpler filters together.
+        """
+        pairs: dict[_Value, dict[_Value, None]] = {}  # model -> its versions found
+
+        def note(metadata: Mapping[str, Any] | None) -> tuple[_Value | None, _Value | None]:
+            model = _filter_value(metadata, model_key)
+            version = _filter_value(metadata, version_key)
+            if model is not None:
+                versions = pairs.setdefault(model, {})
+                if version is not None:
+                    versions[version] = None
+            return model, version
+
+        residue = self._discover(
+            "finding the models",
+            lambda: _excluding(None, model_key, list(pairs)) if pairs else None,
+            lambda metadata: note(metadata)[0] is not None,
+        )
+        if pairs:  # a model's versions seen above spare this stage a probe per model
+            residue += self._discover(
+                "finding the versions",
+                lambda: _versions_not_found(model_key, version_key, pairs),
+                lambda metadata: note(metadata)[1] is not None,
+            )
+        counts = Counter(
+            (metadata_tag(m, model_key), metadata_tag(m, version_key)) for m in residue
+        )
+        for (_, model), versions in pairs.items():
+            for _, version in versions:
+                page = self._call(
+                    "counting the records of a tag",
+                    self._coll.get,
+                    where={"$and": [{model_key: model}, {version_key: version}]},
+                    include=[],
+                )
+                counts[(_tag(model), _tag(version))] += len(page["ids"])
+        return {tag: n for tag, n in counts.items() if n}
+
+    def _discover(
+        self,
+        action: str,
+        where: Callable[[], dict[str, Any] | None],
+        learn: Callable[[Mapping[str, Any] | None], bool],
+    ) -> list[Mapping[str, Any] | None]:
+        """Page through the records matching ``where()`` until only residue is
+        left, and return the residue's metadata.
+
+        ``learn`` notes a record's values and returns True when ``where()`` now
+        excludes the record, so each page's new values drop out of the next
+        request: of each value only the records in the page that found it are
+        read. False: the record has no value for the key and stays matched
+        (Chroma's $nin and $ne also match records lacking the key, which have
+        no value to exclude): it is residue, kept in storage order, and the next
+        page starts after it (offset = residue read), so each is read once.
+        Pages are small (``_PROBE_PAGE``) while they bring new values, since
+        every record read past a value's first is waste, and full once they
+        bring only residue.
+        """
+        residue: list[Mapping[str, Any] | None] = []
+        full = min(self._page_size, _MAX_METADATA_PAGE)
+        probe = size = min(_PROBE_PAGE, full)
+        while True:
+            page = self._call(
+                action,
+                self._coll.get,
+                where=where(),
+                include=["metadatas"],
+                limit=size,
+                offset=len(residue),
+            )
+            found = False
+            for metadata in page["metadatas"] or [None] * len(page["ids"]):
+                if learn(metadata):
+                    found = True
+                else:
+                    residue.append(metadata)
+            if len(page["ids"]) < size:
+                return residue
+            size = probe if found else full
 
     def count(self) -> int:
         if self._sqlite is not None:
@@ -486,19 +581,25 @@ class ChromaCollection:
             for ids, dists in zip(result["ids"], result["distances"] or [], strict=True)
         ]
 
-    def sample_recent(self, n: int) -> list[StoredRecord]:
-        """The n newest records (``stores.base.RecentSampler``): Chroma returns ``get``
-        pages in insertion order, so the last n positions are the latest writes (an
-        upsert of an existing id keeps its position)."""
-        total = self.count()
-        page = self._call(
-            "reading the newest records",
-            self._coll.get,
-            limit=max(1, min(n, total)),
-            offset=max(0, total - n),
-            include=["embeddings", "documents", "metadatas"],
+    def latest_write(self) -> int | None:
+        """``stores.base.WriteLog``: the seq_id of the latest write, read from an
+        embedded store's SQLite; None for a server (its API does not expose it)."""
+        if self._sqlite is None:
+            return None
+        return self._read("reading the latest write", self._sqlite.latest_write)
+
+    def sample_written_since(
+        self, position: int, n: int, rng: np.random.Generator
+    ) -> tuple[list[StoredRecord], int]:
+        """``stores.base.WriteLog``: up to n records written after seq_id ``position``."""
+        if self._sqlite is None:
+            return [], 0
+        view = self._sqlite
+        ids, written = self._read(
+            "listing records written since the baseline",
+            lambda: view.ids_written_since(position, n, rng),
         )
-        return _records(page)
+        return self.get_records(ids), written
 
     def get_records(self, ids: Sequence[str]) -> list[StoredRecord]:
         """The records with these ids (``stores.base.RecordReader``; migrations copy them)."""
@@ -585,6 +686,55 @@ def _known_space(space: object) -> Distance:
         if space == known:
             return known
     raise StoreError(f"unsupported Chroma distance space {space!r}")
+
+
+class _Uncountable(Exception):
+    """A tag value Chroma's where filters cannot count (a list, another type)."""
+
+
+def _filter_value(metadata: Mapping[str, Any] | None, key: str) -> _Value | None:
+    """``key``'s value as Chroma's filters compare it, None if the record has none
+    (missing, or "", which ``metadata_tag`` counts as untagged).
+
+    Numbers compare by value (1 matches 1.0, so an integral float is the int),
+    booleans apart from numbers (True does not match 1), strings apart from both.
+    """
+    value = (metadata or {}).get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "bool", value
+    if isinstance(value, float) and value.is_integer():
+        return "int", int(value)
+    if isinstance(value, int | float | str):
+        return type(value).__name__, value
+    raise _Uncountable
+
+
+def _versions_not_found(
+    model_key: str, version_key: str, pairs: Mapping[_Value, Mapping[_Value, None]]
+) -> dict[str, Any]:
+    """The filter of the records of a model found with a version not found yet."""
+    per_model = [
+        _excluding({model_key: model}, version_key, list(versions))
+        for (_, model), versions in pairs.items()
+    ]
+    return per_model[0] if len(per_model) == 1 else {"$or": per_model}
+
+
+def _excluding(within: dict[str, Any] | None, key: str, known: list[_Value]) -> dict[str, Any]:
+    """``within`` and ``key`` $nin the known values (one $nin per kind: Chroma
+    requires the values of a list to share a type); ``within`` or ``known`` not empty."""
+    conditions = [within] if within else []
+    for kind in ("str", "int", "float", "bool"):
+        values = [value for k, value in known if k == kind]
+        if values:
+            conditions.append({key: {"$nin": values}})
+    return conditions[0] if len(conditions) == 1 else {"$and": conditions}
+
+
+def _tag(value: _Scalar) -> str | None:
+    return metadata_tag({"value": value}, "value")
 
 
 def _records(page: Mapping[str, Any]) -> list[StoredRecord]:

@@ -4,9 +4,10 @@ Opening a chromadb ``PersistentClient`` is not a read: on open Chroma applies
 its write-ahead log to the HNSW segment and persists it, so a monitor opening
 the directory of a running application writes into the application's store
 (a concurrent writer grew ``link_lists.bin`` to 59 GB and left an index a fresh
-reader segfaulted on). Embedded mode is single-process; before each open the
-adapter asks ``other_users`` and refuses while another process has a file of
-the directory open (an fd) or mapped (``/proc/PID/maps``).
+reader segfaulted on). Embedded mode is single-process; ``refuse_if_in_use``
+refuses while another process has a file of the directory open (an fd) or
+mapped (``/proc/PID/maps``). The adapter asks before each open; the daemon asks
+too before it starts a store worker, so a refused directory costs no worker.
 
 Limits: /proc shows only processes of the same PID namespace that this user
 may inspect, so an application in another container (a Kubernetes sidecar
@@ -21,6 +22,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from driftwatch.errors import StoreUnavailable
+
 _PROC = Path("/proc")
 
 
@@ -31,6 +34,21 @@ class DirectoryUser:
     pid: int
     name: str
     path: str
+
+
+def refuse_if_in_use(store: str, directory: Path, owner_pid: int | None = None) -> None:
+    """Raise ``StoreUnavailable`` while another process uses ``directory`` (see
+    ``other_users`` for ``owner_pid``); the message names one such process."""
+    users = other_users(directory, owner_pid)
+    if users:
+        first = users[0]
+        more = f" and {len(users) - 1} more" if len(users) > 1 else ""
+        raise StoreUnavailable(
+            f"store {store!r}: chroma directory {directory} is open in another process "
+            f"(pid {first.pid}, {first.name}{more}); embedded mode is single-process and "
+            "reading it would write to it: watch a live application through the Chroma "
+            "server (url:)"
+        )
 
 
 def other_users(directory: Path, owner_pid: int | None = None) -> list[DirectoryUser]:

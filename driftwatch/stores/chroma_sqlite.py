@@ -15,7 +15,9 @@ directly gives what the Chroma API has no call for:
   costs the same per page wherever it is: the records' values are then read
   through Chroma with ``get(ids=...)``, which is a lookup, not a walk;
 - a uniform sample of ids by drawing random integer keys (no scan at all);
-- records per (model, version) tag with ``GROUP BY``.
+- records per (model, version) tag with ``GROUP BY``;
+- which records were written (added, updated or upserted) after a point: each
+  write gives the record the next ``seq_id`` of Chroma's write log.
 
 Only ever for ``path:`` stores, over a ``mode=ro`` connection (``query_only``):
 driftwatch never writes the application's file. Chroma's embedded SQLite uses
@@ -53,8 +55,9 @@ _IN_CHUNK = 500
 # "+segment_id" keeps SQLite on the integer key (a range per page) rather than
 # the (segment_id, embedding_id) index, which would sort the whole collection
 # for every page.
-# Integer keys per GROUP BY statement: keeps each read (and its shared lock) short.
-_TAG_RANGE = 50_000
+# Integer keys per statement that reads a range of the collection (GROUP BY,
+# seq_id filters): keeps each read (and its shared lock) short.
+_KEY_RANGE = 50_000
 # Below this share of keys in use (deleted records, other collections' rows in
 # between), drawing random keys misses too often: list the ids instead.
 _MIN_DENSITY = 0.2
@@ -216,14 +219,9 @@ class ChromaSqlite:
 
         if self._one_of_array_keys(model_key, version_key):
             return None
-        lo, hi = self._one("SELECT min(id), max(id) FROM embeddings WHERE segment_id = ?")
         counts: TagCounts = {}
-        if lo is None:
-            return counts
-        for start in range(int(lo), int(hi) + 1, _TAG_RANGE):
-            rows = self._all_raw(
-                _TAG_SQL, (model_key, version_key, self._segment, start, start + _TAG_RANGE)
-            )
+        for start, end in self._key_ranges():
+            rows = self._all_raw(_TAG_SQL, (model_key, version_key, self._segment, start, end))
             for row in rows:
                 key = (
                     metadata_tag({"k": _value(row[0:4])}, "k"),
@@ -231,6 +229,56 @@ class ChromaSqlite:
                 )
                 counts[key] = counts.get(key, 0) + int(row[8])
         return counts
+
+    def latest_write(self) -> int | None:
+        """The ``seq_id`` of the collection's latest write (0 while empty); None when
+        this Chroma keeps seq_ids as blobs (older layouts), which do not compare."""
+        latest = 0
+        for start, end in self._key_ranges():
+            (value,) = self._all(
+                "SELECT max(seq_id) FROM embeddings WHERE +segment_id = ? AND id >= ? AND id < ?",
+                (start, end),
+            )[0]
+            if value is None:
+                continue
+            if not isinstance(value, int):
+                return None
+            latest = max(latest, value)
+        return latest
+
+    def ids_written_since(
+        self, seq_id: int, n: int, rng: np.random.Generator
+    ) -> tuple[list[str], int]:
+        """Ids of up to ``n`` records drawn uniformly among those written after
+        ``seq_id``, and how many there are. Bottom-k sampling (each id gets a random
+        priority; the n lowest are kept), so memory stays O(n) at any size."""
+        kept: list[str] = []
+        priorities = np.empty(0)
+        written = 0
+        for start, end in self._key_ranges():
+            rows = self._all(
+                "SELECT embedding_id FROM embeddings "
+                "WHERE +segment_id = ? AND id >= ? AND id < ? AND seq_id > ?",
+                (start, end, seq_id),
+            )
+            if not rows:
+                continue
+            written += len(rows)
+            kept += [str(r[0]) for r in rows]
+            priorities = np.concatenate([priorities, rng.random(len(rows))])
+            if len(kept) > n:
+                lowest = np.argpartition(priorities, n)[:n]
+                kept = [kept[int(i)] for i in lowest]
+                priorities = priorities[lowest]
+        return kept, written
+
+    def _key_ranges(self) -> Iterator[tuple[int, int]]:
+        """[start, end) ranges of ``_KEY_RANGE`` integer keys covering the collection."""
+        lo, hi = self._one("SELECT min(id), max(id) FROM embeddings WHERE segment_id = ?")
+        if lo is None:
+            return
+        for start in range(int(lo), int(hi) + 1, _KEY_RANGE):
+            yield start, start + _KEY_RANGE
 
     # --- statements ------------------------------------------------------------
 

@@ -23,6 +23,9 @@ implements the store contract (``stores.base``)::
   naming the store and what happened; the next call starts a fresh worker, no
   sooner than the backoff allows (1 s, doubling to 60 s while it keeps failing).
   Handles opened before a restart reopen their collection transparently.
+- ``before_start`` runs in the daemon before each worker start and may refuse
+  it by raising (embedded Chroma: a directory another process uses), so a store
+  that would refuse anyway costs no process start and no worker memory.
 - The worker ignores SIGINT (the daemon decides when to stop) and exits when
   the pipe closes or its parent dies: it polls ``getppid()`` because
   ``PR_SET_PDEATHSIG`` fires when the *thread* that started the child exits,
@@ -119,6 +122,8 @@ class _Failure:
 _END = "end"
 _READ_ONLY_HIDES = frozenset({"upsert", "delete"})
 _PAGE = "page"
+# The "call" whose last argument is a random generator sent back advanced.
+_WITH_RNG = "with_rng"
 
 
 # --- the daemon side -----------------------------------------------------------
@@ -233,6 +238,7 @@ class IsolatedStore:
         location: str | None = None,
         call_timeout: float = 30.0,
         start_timeout: float = START_TIMEOUT_S,
+        before_start: Callable[[], None] | None = None,
     ) -> None:
         self.name = name
         self.location = location or f"store {name!r}"
@@ -240,6 +246,7 @@ class IsolatedStore:
         self._factory = factory
         self._call_timeout = call_timeout
         self._start_timeout = start_timeout
+        self._before_start = before_start
         self._lock = threading.Lock()
         self._worker: _Worker | None = None
         self._box: list[_Worker | None] = [None]  # the same worker, for the finalizer
@@ -342,6 +349,8 @@ class IsolatedStore:
                 f"{self._label}: its last worker process {self._last_failure}; "
                 f"a new one starts in {wait:.1f}s"
             )
+        if self._before_start is not None:
+            self._before_start()
         try:
             worker = _Worker(self._label, self._factory, self._start_timeout)
         except WorkerFailed as exc:
@@ -414,6 +423,7 @@ def isolated(
     *,
     location: str | None = None,
     call_timeout: float = 30.0,
+    before_start: Callable[[], None] | None = None,
 ) -> IsolatedStore:
     """The proxy for ``factory``'s store: writable if its class can write."""
     cls = (
@@ -421,7 +431,9 @@ def isolated(
         if factory.defines("create_collection", "open_writable")
         else IsolatedStore
     )
-    return cls(name, factory, location=location, call_timeout=call_timeout)
+    return cls(
+        name, factory, location=location, call_timeout=call_timeout, before_start=before_start
+    )
 
 
 def _stop_quietly(box: list[_Worker | None]) -> None:
@@ -492,18 +504,34 @@ class RemoteCollection:
         return counts
 
     def sample(self, n: int, rng: np.random.Generator) -> list[StoredRecord]:
-        # The generator travels and comes back advanced, so the caller's rng moves
-        # on exactly as it would in-process.
-        records, moved = self._store.call(
+        records: list[StoredRecord] = self._invoke_with_rng("sample", (n,), rng)
+        return records
+
+    def latest_write(self) -> int | None:
+        """``stores.base.WriteLog`` where the adapter has it (None otherwise)."""
+        position: int | None = self._invoke("latest_write")
+        return position
+
+    def sample_written_since(
+        self, position: int, n: int, rng: np.random.Generator
+    ) -> tuple[list[StoredRecord], int]:
+        found: tuple[list[StoredRecord], int] = self._invoke_with_rng(
+            "sample_written_since", (position, n), rng
+        )
+        return found
+
+    def _invoke_with_rng(self, method: str, args: tuple[Any, ...], rng: np.random.Generator) -> Any:
+        """``method(*args, rng)`` in the worker. The generator travels and comes back
+        advanced, so the caller's rng moves on exactly as it would in-process."""
+        result, moved = self._store.call(
             "call",
-            "sample_and_rng",
-            (n, rng),
+            _WITH_RNG,
+            (method, args, rng),
             {},
-            action=f"sample() on collection {self._name!r}",
+            action=f"{method}() on collection {self._name!r}",
             handle=self,
         )
         rng.bit_generator.state = moved.bit_generator.state
-        result: list[StoredRecord] = records
         return result
 
     def query(self, embeddings: np.ndarray, k: int) -> list[QueryHits]:
@@ -656,9 +684,9 @@ class _Served:
 
     def op_call(self, oid: int, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         handle = self.objects[oid]
-        if method == "sample_and_rng":
-            n, rng = args
-            return handle.sample(n, rng), rng
+        if method == _WITH_RNG:
+            name, call_args, rng = args
+            return getattr(handle, name)(*call_args, rng), rng
         return getattr(handle, method)(*args, **kwargs)
 
     def op_attr(self, oid: int, attr: str) -> tuple[str, Any]:

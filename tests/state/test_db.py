@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
+import subprocess
+import sys
+import textwrap
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +24,9 @@ from driftwatch.state.db import (
     SQLITE_BUSY_TIMEOUT_MS,
     StateDB,
     alembic_config,
+    head_revision,
     open_state,
+    packaged_revisions,
 )
 from driftwatch.state.leases import heartbeat
 from driftwatch.state.models import Base, CheckResultRow, JobLeaseRow
@@ -69,6 +74,54 @@ def test_opening_twice_keeps_data_and_migrates_nothing(state_url: str) -> None:
         assert _schema_diff(second) == []
     finally:
         second.close()
+
+
+def test_the_revisions_read_from_the_scripts_are_alembics() -> None:
+    scripts = ScriptDirectory(str(MIGRATIONS_DIR))
+    assert packaged_revisions() == {s.revision: s.down_revision for s in scripts.walk_revisions()}
+    assert head_revision() == _head()
+
+
+# The daemon's imports, then open_state on a database given as argv[1]: reports
+# whether it was created fresh and which Alembic (or Mako, its template engine)
+# modules got imported.
+OPEN_IN_THE_DAEMON = textwrap.dedent(
+    """
+    import sys
+    import driftwatch.daemon
+    from driftwatch.state.db import open_state
+    db = open_state(sys.argv[1])
+    db.close()
+    loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("alembic", "mako"))
+    print(db.created_fresh, loaded)
+    """
+)
+
+
+def test_a_database_at_head_is_opened_without_importing_alembic(state_db: StateDB) -> None:
+    url = state_db.engine.url.render_as_string(hide_password=False)
+    opened = subprocess.run(
+        [sys.executable, "-c", OPEN_IN_THE_DAEMON, url], check=True, capture_output=True, text=True
+    )
+    assert opened.stdout.strip() == "False []"
+
+
+def test_a_schema_at_an_older_revision_is_upgraded_on_open(state_db: StateDB) -> None:
+    with state_db.session() as session:
+        session.add(_lease("kept"))
+    with state_db.engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "-1")
+    assert _revision(state_db) == packaged_revisions()[head_revision()]
+
+    reopened = open_state(state_db.engine.url.render_as_string(hide_password=False))
+    try:
+        assert not reopened.created_fresh
+        assert _revision(reopened) == _head()
+        assert _schema_diff(reopened) == []
+        with reopened.session() as session:
+            assert session.scalars(select(JobLeaseRow.name)).all() == ["kept"]
+    finally:
+        reopened.close()
 
 
 def test_migrate_false_leaves_an_empty_database_empty(state_url: str) -> None:

@@ -17,12 +17,15 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from driftwatch.config import ChromaStoreConfig
+from driftwatch.checks.base import CheckContext, CheckResult
+from driftwatch.checks.version_mix import check_version_mix
+from driftwatch.config import ChromaStoreConfig, CollectionConfig
 from driftwatch.errors import CollectionNotFound, StoreError, StoreUnavailable
 from driftwatch.stores import open_store
 from driftwatch.stores.base import StoredRecord, WritableCollection, WritableStore, text_hash
 from driftwatch.stores.chroma import ChromaCollection, ChromaStore
 from tests.support.chroma_server import (
+    ChromaServer,
     ChromaTestStore,
     EmbeddedChroma,
     free_port,
@@ -311,18 +314,107 @@ def test_embedded_store_sees_writes_of_the_application_process(tmp_path: Path) -
     assert {f"new-{i}" for i in range(5)} <= set(hits.ids)
 
 
-def test_tag_counts_embedded_by_sql_server_by_scan(chroma_store: ChromaTestStore) -> None:
-    """Embedded: GROUP BY in SQLite; a server's API cannot count by value (None)."""
+def test_tag_counts_embedded_by_sql_server_by_filters(chroma_store: ChromaTestStore) -> None:
+    """Embedded: GROUP BY in SQLite; a server: Chroma's where filters. Same counts."""
     name = unique_name()
     metadatas = [{"embedding_model": "m", "embedding_version": 1}] * 3 + [{"a": 1}, None]
     chroma_store.create_collection(name, unit_vectors(5, 4), metadatas=metadatas)
 
     counts = open_collection(chroma_store, name).tag_counts()
 
-    if chroma_store.kind == "embedded":
-        assert counts == {("m", "1"): 3, (None, None): 2}
-    else:
-        assert counts is None
+    assert counts == {("m", "1"): 3, (None, None): 2}
+
+
+def mixed_tags() -> list[dict[str, Any] | None]:
+    """Records tagged every way a scan names alike or apart, shuffled so that
+    untagged records and new values fall in the same filtered pages."""
+    groups: list[tuple[dict[str, Any] | None, int]] = [
+        ({"embedding_model": "minilm", "embedding_version": "v1"}, 40),
+        ({"embedding_model": "minilm", "embedding_version": "v2"}, 17),
+        ({"embedding_model": "minilm"}, 6),  # no version
+        ({"embedding_model": "minilm", "embedding_version": ""}, 2),
+        ({"embedding_model": 3, "embedding_version": 2}, 9),
+        ({"embedding_model": 3.0, "embedding_version": 2.0}, 4),  # named as 3 / 2
+        ({"embedding_model": "3", "embedding_version": "2"}, 5),  # named as 3 / 2 too
+        ({"embedding_model": 3, "embedding_version": 1.5}, 3),
+        ({"embedding_model": True, "embedding_version": 1}, 7),  # "True", not "1"
+        ({"embedding_model": 1, "embedding_version": True}, 2),
+        ({"embedding_model": False, "embedding_version": False}, 3),
+        ({"embedding_model": "", "embedding_version": "v1"}, 4),  # untagged model
+        ({"embedding_version": "v9"}, 5),
+        ({"source": "upload"}, 8),
+        (None, 6),
+    ]
+    records = [meta for meta, n in groups for _ in range(n)]
+    order = np.random.default_rng(3).permutation(len(records))
+    return [records[int(i)] for i in order]
+
+
+class ScanningCollection(ChromaCollection):
+    """The same server collection with the store's counting turned off, so that
+    the version mix takes its ``iter_metadata`` scan (what it did before)."""
+
+    def tag_counts(self) -> None:
+        return None
+
+
+@pytest.mark.parametrize("page_size", [7, 5000])
+def test_server_tag_counts_match_the_version_mix_scan(
+    chroma_server: ChromaServer, page_size: int
+) -> None:
+    name = unique_name()
+    metadatas = mixed_tags()
+    chroma_server.create_collection(name, unit_vectors(len(metadatas), 4), metadatas=metadatas)
+    cfg = CollectionConfig(store="s", name=name, embedder="live", expected_model="minilm")
+    store = ChromaStore("s", chroma_server.store_config(page_size=page_size))
+    counting = store.open_collection(name, cfg.options())
+    scanning = store._open(name, cfg.options(), ScanningCollection)
+
+    def version_mix(handle: ChromaCollection) -> CheckResult:
+        ctx = CheckContext(collection=cfg, store=handle, embedder=embedder(MINILM))
+        return check_version_mix(ctx)
+
+    by_filters, by_scan = version_mix(counting), version_mix(scanning)
+
+    assert counting.tag_counts() == {
+        ("minilm", "v1"): 40,
+        ("minilm", "v2"): 17,
+        ("minilm", None): 8,
+        ("3", "2"): 18,
+        ("3", "1.5"): 3,
+        ("True", "1"): 7,
+        ("1", "True"): 2,
+        ("False", "False"): 3,
+        (None, "v1"): 4,
+        (None, "v9"): 5,
+        (None, None): 14,
+    }
+    assert by_filters.status == by_scan.status == "drift"
+    assert by_filters.message == by_scan.message
+    assert by_filters.value == by_scan.value
+    assert by_filters.detail == by_scan.detail
+
+
+def test_list_valued_tags_leave_the_count_to_the_scan(chroma_store: ChromaTestStore) -> None:
+    """Chroma's filters do not match a list by its items: None, and the version mix scans."""
+    lists_in_model = unique_name()
+    lists_in_version = unique_name()
+    tagged: list[dict[str, Any] | None] = [{"embedding_model": "m", "embedding_version": "1"}] * 4
+    chroma_store.create_collection(
+        lists_in_model,
+        unit_vectors(5, 4),
+        metadatas=[*tagged, {"embedding_model": ["m", "n"], "embedding_version": "1"}],
+    )
+    chroma_store.create_collection(
+        lists_in_version,
+        unit_vectors(6, 4),
+        metadatas=[*tagged, {"embedding_model": "m", "embedding_version": [1, 2]}, None],
+    )
+
+    # Pages of 2: on a server, the list version is found by the versions' filter,
+    # after the model's first page has found the model and version "1".
+    assert open_collection(chroma_store, lists_in_model, page_size=2).tag_counts() is None
+    assert open_collection(chroma_store, lists_in_version, page_size=2).tag_counts() is None
 
 
 def test_collection_without_a_space_uses_chromas_default_l2(

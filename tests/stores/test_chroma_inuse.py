@@ -1,9 +1,12 @@
 """The embedded Chroma adapter refuses a directory another process uses (chroma_inuse.py):
-opening a PersistentClient would write to it. Real second processes hold its files."""
+opening a PersistentClient would write to it; the daemon refuses it before starting a
+store worker for it. Real second processes hold its files."""
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,8 +19,10 @@ import pytest
 
 from driftwatch.config import ChromaStoreConfig
 from driftwatch.errors import StoreUnavailable
+from driftwatch.stores import open_store
 from driftwatch.stores.chroma import ChromaStore
 from driftwatch.stores.chroma_inuse import other_users
+from driftwatch.stores.isolated import IsolatedStore
 
 COLL = "docs"
 
@@ -101,6 +106,24 @@ def test_a_directory_open_in_another_process_is_refused_naming_it(
     assert f"is open in another process (pid {holder}, python" in message
     assert "store 'app'" in message and "url:" in message
     assert [u.pid for u in other_users(chroma_dir)] == [holder]
+
+
+def test_the_daemon_refuses_a_directory_in_use_without_starting_a_worker(
+    chroma_dir: Path, holder: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = open_store("app", ChromaStoreConfig(path=str(chroma_dir)))
+    assert isinstance(store, IsolatedStore)
+    refusal = re.escape(f"is open in another process (pid {holder}, python")
+    try:
+        with caplog.at_level(logging.INFO, "driftwatch.stores.isolated"):
+            for _ in range(3):  # one per check cycle
+                with pytest.raises(StoreUnavailable, match=refusal):
+                    store.open_collection(COLL)
+                assert store.worker_pid is None
+        started = [r for r in caplog.records if getattr(r, "event", "") == "store_worker_started"]
+        assert started == []
+    finally:
+        store.close()
 
 
 def test_a_directory_nobody_else_uses_opens(chroma_dir: Path) -> None:

@@ -21,7 +21,7 @@ import pytest
 from driftwatch.config import ChromaStoreConfig
 from driftwatch.errors import CollectionNotFound, StoreError, StoreUnavailable
 from driftwatch.stores import open_store
-from driftwatch.stores.base import CollectionHandle
+from driftwatch.stores.base import CollectionHandle, WriteLog
 from driftwatch.stores.isolated import (
     BACKOFF_BASE_S,
     IsolatedStore,
@@ -154,6 +154,16 @@ def test_reads_match_the_store_in_process(isolated_chroma: IsolatedStore, chroma
         assert rng_a.integers(1 << 30) == rng_b.integers(1 << 30)
         assert all(r.embedding is not None and r.embedding.shape == (DIM,) for r in sample_a)
         assert [r.document for r in sample_a] == [r.document for r in sample_b]
+
+        # The write log (population check) answers the same through the worker.
+        assert isinstance(mine, WriteLog)
+        position = mine.latest_write()
+        assert position is not None and position == theirs.latest_write()  # type: ignore[attr-defined]
+        written_a = mine.sample_written_since(position - 10, 5, rng_a)
+        written_b = theirs.sample_written_since(position - 10, 5, rng_b)  # type: ignore[attr-defined]
+        assert [r.id for r in written_a[0]] == [r.id for r in written_b[0]]
+        assert written_a[1] == written_b[1] == 10
+        assert rng_a.integers(1 << 30) == rng_b.integers(1 << 30)
 
         vectors = np.load(chroma_dir / "vectors.npy")
         hits = mine.query(vectors[:3], 5)

@@ -1,0 +1,153 @@
+"""The version mix on a Chroma server: counted by ``where`` filters vs the offset scan.
+
+Starts a ``chroma run`` server on 127.0.0.1 over a directory cached under
+benchmarks/.work/ holding one collection per size (384-d random unit vectors,
+three (model, version) tags and ~2% untagged: ``benchmarks.stores.records_batch``).
+Then, alternating sizes and methods in one run so that machine load hits all
+alike, it times ``check_version_mix`` through ``ChromaStore``:
+
+- filters: ``tag_counts()`` on the server (``ChromaCollection._server_tag_counts``);
+- scan: the same handle with ``tag_counts`` off, so the check pages through
+  ``iter_metadata`` (``get(limit, offset)``, what it did on a server before);
+- floor: one ids-only ``get(where={model, version})`` per tag, the tags known
+  in advance: the least a server can be asked to count them.
+
+Reported per size: medians, requests per version mix, growth for 2x records.
+
+    python -m benchmarks.chroma_server_tags [--records 20000 40000] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+from benchmarks.common import WORK_DIR, Timing, median_wall, peak_rss_mb, time_call, write_results
+from benchmarks.stores import HNSW, TAGS, records_batch
+from driftwatch.checks.base import CheckContext
+from driftwatch.checks.version_mix import check_version_mix
+from driftwatch.config import CollectionConfig
+from driftwatch.stores.chroma import ChromaCollection, ChromaStore
+from tests.support.chroma_server import ChromaServer, start_chroma_server
+
+DATA = WORK_DIR / "chroma-server-tags"
+
+
+class ScanningCollection(ChromaCollection):
+    """The check's fallback: tags counted by scanning every record's metadata."""
+
+    def tag_counts(self) -> None:
+        return None
+
+
+class CountingGets:
+    """A Chroma collection whose ``get`` calls are counted (requests per version mix)."""
+
+    def __init__(self, coll: Any) -> None:
+        self._coll = coll
+        self.gets = 0
+
+    def get(self, **kwargs: Any) -> Any:
+        self.gets += 1
+        return self._coll.get(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._coll, name)
+
+
+def build(server: ChromaServer, name: str, records: int) -> None:
+    """Collection ``name`` of ``records`` records on the server, unless it exists."""
+    client = server.client()
+    try:
+        coll = client.get_or_create_collection(
+            name, embedding_function=None, configuration={"hnsw": HNSW}
+        )
+        done, batch = coll.count(), 5000
+        while done < records:
+            n = min(batch, records - done)
+            coll.add(**records_batch(done, n))
+            done += n
+    finally:
+        client.close()
+
+
+def floor(coll: Any) -> int:
+    """Every tag counted by one ids-only request each, the tags known beforehand."""
+    return sum(
+        len(
+            coll.get(
+                where={"$and": [{"embedding_model": m}, {"embedding_version": v}]}, include=[]
+            )["ids"]
+        )
+        for m, v, _ in TAGS
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, nargs="+", default=[20_000, 40_000])
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    DATA.mkdir(parents=True, exist_ok=True)
+    server = start_chroma_server(DATA)
+    store = ChromaStore("bench", server.store_config())
+    try:
+        names = {n: f"bench-tags-{n}" for n in args.records}
+        for records, name in names.items():
+            build(server, name, records)
+        handles: dict[int, dict[str, ChromaCollection]] = {}
+        for records, name in names.items():
+            cfg = CollectionConfig(store="bench", name=name, embedder="none")
+            handles[records] = {
+                "filters": store.open_collection(name, cfg.options()),
+                "scan": store._open(name, cfg.options(), ScanningCollection),
+            }
+        times: dict[int, dict[str, list[Timing]]] = {n: {} for n in args.records}
+        requests: dict[int, dict[str, int]] = {n: {} for n in args.records}
+        for _ in range(args.repeats):
+            for records in args.records:
+                for method, handle in handles[records].items():
+                    gets = CountingGets(handle._coll)
+                    handle._coll = gets
+                    cfg = CollectionConfig(store="bench", name=handle.name, embedder="none")
+                    ctx = CheckContext(collection=cfg, store=handle, embedder=None)  # type: ignore[arg-type]
+                    t, result = time_call(lambda: check_version_mix(ctx))  # noqa: B023
+                    assert result.detail["total"] == records, result.detail
+                    handle._coll = gets._coll
+                    times[records].setdefault(method, []).append(t)
+                    requests[records][method] = gets.gets
+                coll = handles[records]["filters"]._coll
+                run: Callable[[], int] = lambda: floor(coll)  # noqa: B023, E731
+                times[records].setdefault("floor", []).append(time_call(run)[0])
+                requests[records]["floor"] = len(TAGS)
+    finally:
+        store.close()
+        server.stop()
+
+    medians = {n: {m: median_wall(ts) for m, ts in times[n].items()} for n in args.records}
+    small, large = min(args.records), max(args.records)
+    write_results(
+        "chroma_server_tags",
+        {
+            "repeats": args.repeats,
+            "per_size": {
+                str(n): {
+                    **{f"{m}_median_s": round(s, 3) for m, s in medians[n].items()},
+                    "requests": requests[n],
+                    "floor_to_filters_ratio": round(medians[n]["floor"] / medians[n]["filters"], 3),
+                    "all_s": {m: [round(t.wall_s, 3) for t in ts] for m, ts in times[n].items()},
+                }
+                for n in args.records
+            },
+            f"growth_{large}_vs_{small}": {
+                m: round(medians[large][m] / medians[small][m], 2) for m in medians[small]
+            },
+            "peak_rss_mb": round(peak_rss_mb(), 1),
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
