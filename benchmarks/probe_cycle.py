@@ -37,6 +37,7 @@ from benchmarks.common import WORK_DIR, Timing, best, peak_rss_mb, time_call, wr
 from driftwatch.checks.base import CheckContext
 from driftwatch.checks.baseline import capture_baseline
 from driftwatch.checks.canary import check_canary
+from driftwatch.checks.dimensions import PROBE_TEXT
 from driftwatch.checks.registry import CHECKS
 from driftwatch.config import ChromaStoreConfig, CollectionConfig, OnnxEmbedderConfig
 from driftwatch.embedders.onnx import OnnxEmbedder
@@ -152,7 +153,8 @@ def main() -> None:
             for c in cycles
         ]
 
-        memo = Memo(live, CANARY_QUERIES)
+        # The check also embeds its dimension probe text (checks/dimensions.py).
+        memo = Memo(live, [*CANARY_QUERIES, PROBE_TEXT])
         vectors = memo.embed(CANARY_QUERIES)
         raw_walls, adapter_walls, check_walls = [], [], []
         for _ in range(args.query_repeats):

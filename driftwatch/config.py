@@ -105,9 +105,11 @@ class OnnxEmbedderConfig(_Strict):
     # Padded tokens per batch (batch_size x longest text): bounds the working memory.
     max_batch_tokens: int = Field(default=512, ge=8, le=1_000_000)
     threads: int = Field(default=2, ge=1, le=64, description="onnxruntime intra-op threads")
-    # speed: onnxruntime's constant folding dequantizes an int8 model's weights once at
-    # load (all-MiniLM-L6-v2 int8: +97 MB resident). memory: they stay int8 (+33 MB) but
-    # are dequantized again on every batch: a ~90 MB transient and ~2.8x the CPU time.
+    # speed: the int8 weight patterns that onnxruntime's constant folding would expand
+    # to float32 are rewritten first, so the weights stay int8 (embedders/onnx_weights.py;
+    # all-MiniLM-L6-v2 int8: +29 MB resident instead of +93 MB, ~1.25x the CPU time of
+    # float32 weights). memory: no constant folding: the same resident size, but every
+    # batch dequantizes all weights again (~2x the CPU, a 40-120 MB higher peak).
     # Same vectors either way (docs/embedders.md has the measurements).
     optimize_for: Literal["speed", "memory"] = "speed"
     price_per_million_tokens: float | None = Field(

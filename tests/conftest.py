@@ -18,6 +18,16 @@ from tests.support.demo import SEED_RECORDS, demo_config, write_config
 pytest_plugins = ["tests.support.state"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Rewritten ONNX models (embedders/onnx_weights.py) are cached under
+    $XDG_CACHE_HOME: one directory for the session, not the user's home. Set in the
+    environment so the daemon and CLI processes tests start inherit it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A Chroma directory with SEED_RECORDS paragraphs embedded by all-MiniLM-L6-v2.

