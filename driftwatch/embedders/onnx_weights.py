@@ -67,6 +67,9 @@ if TYPE_CHECKING:
 REWRITE_VERSION = 1
 _BLOCK = 128  # MatMulNBits block along K: every K in MiniLM (384, 1536) is a multiple
 _NOTHING_TO_REWRITE = 3  # exit status of the child when the model has neither pattern
+# A rewrite takes ~1 s; a child still running after this is stuck, and the daemon
+# loads the original model instead (TimeoutExpired reaches embedders.onnx's fallback).
+_CHILD_TIMEOUT_S = 300
 _INT8 = 3  # onnx.TensorProto.INT8 / FLOAT, without importing onnx at module level
 _FLOAT = 1
 
@@ -302,6 +305,7 @@ def int8_model(path: Path) -> Iterator[Path | None]:
             [sys.executable, "-m", __name__, str(path), str(out)],
             check=False,
             capture_output=True,
+            timeout=_CHILD_TIMEOUT_S,
         )
         if child.returncode not in (0, _NOTHING_TO_REWRITE):
             last = child.stderr.decode(errors="replace").strip().rpartition("\n")[2]
