@@ -246,10 +246,9 @@ def population_statistics(
     """The population check's two statistics and verdict on exactly the vectors the
     peers get (the check itself reads its own sample from the store): CPU per
     verdict, and separately the once-per-baseline null inflation."""
-    from driftwatch.checks.population import STATISTICS, unit_rows
+    from driftwatch.checks.population import STATISTICS, compare, unit_rows
     from driftwatch.stats.calibration import calibrate
-    from driftwatch.stats.domain_classifier import classifier_test, null_inflation
-    from driftwatch.stats.mmd import mmd_test
+    from driftwatch.stats.domain_classifier import null_inflation
 
     cal = calibrate(
         cfg.schedule.population,
@@ -261,10 +260,16 @@ def population_statistics(
     inflation = null_inflation(reference, len(new), rng)
     once = time.process_time() - t0
     t0 = time.process_time()
-    mmd = mmd_test(reference, new, rng, permutations=cfg.population.permutations)
-    clf = classifier_test(reference, new, rng, inflation=inflation)
+    _, _, flagged = compare(
+        reference,
+        new,
+        rng,
+        per_statistic_alpha=cal.per_statistic_alpha,
+        permutations=cfg.population.permutations,
+        inflation=inflation,
+    )
     cpu = time.process_time() - t0
-    drift = min(mmd.pvalue, clf.pvalue) < cal.per_statistic_alpha
+    drift = bool(flagged)
     return {
         "status": "drift" if drift else "ok",
         "drift": drift,

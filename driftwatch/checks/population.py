@@ -52,8 +52,13 @@ import numpy as np
 
 from driftwatch.checks.base import UNTAGGED, Baseline, CheckContext, CheckResult, metadata_tag
 from driftwatch.stats.calibration import calibrate
-from driftwatch.stats.domain_classifier import auc_threshold, classifier_test, null_inflation
-from driftwatch.stats.mmd import mmd_test
+from driftwatch.stats.domain_classifier import (
+    ClassifierResult,
+    auc_threshold,
+    classifier_test,
+    null_inflation,
+)
+from driftwatch.stats.mmd import MMDResult, mmd_test
 from driftwatch.stores.base import CollectionHandle, StoredRecord, WriteLog
 
 STATISTICS = 2  # MMD and classifier AUC: Bonferroni over both
@@ -123,6 +128,27 @@ def recent_records(
     return store.sample(n, rng), "uniform", written
 
 
+def compare(
+    reference: np.ndarray,
+    recent: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    per_statistic_alpha: float,
+    permutations: int,
+    inflation: float,
+) -> tuple[MMDResult, ClassifierResult, list[str]]:
+    """Both statistics of recent vs reference vectors, and the names of those
+    significant at ``per_statistic_alpha`` (drift when any is)."""
+    mmd = mmd_test(reference, recent, rng, permutations=permutations)
+    clf = classifier_test(reference, recent, rng, inflation=inflation)
+    flagged = [
+        name
+        for name, p in (("MMD", mmd.pvalue), ("classifier", clf.pvalue))
+        if p < per_statistic_alpha
+    ]
+    return mmd, clf, flagged
+
+
 def check_population(ctx: CheckContext) -> CheckResult:
     coll = ctx.collection
     cfg = coll.population
@@ -168,14 +194,16 @@ def check_population(ctx: CheckContext) -> CheckResult:
     cal = calibrate(
         interval, coll.thresholds.expected_time_between_false_alarms, statistics=STATISTICS
     )
-    mmd = mmd_test(reference, recent, ctx.rng, permutations=cfg.permutations)
-    clf = classifier_test(
+    # The inflation at the configured sample size, not this run's: it hardly depends
+    # on it, and a key that changes with the number of new records would remeasure.
+    inflation = classifier_inflation(reference, cfg.sample_size, ctx.rng)
+    mmd, clf, flagged = compare(
         reference,
         recent,
         ctx.rng,
-        # At the configured sample size, not this run's: the inflation hardly depends
-        # on it, and a key that changes with the number of new records would remeasure.
-        inflation=classifier_inflation(reference, cfg.sample_size, ctx.rng),
+        per_statistic_alpha=cal.per_statistic_alpha,
+        permutations=cfg.permutations,
+        inflation=inflation,
     )
     threshold = auc_threshold(cal.per_statistic_alpha, clf.null_sd)
     tags = [metadata_tag(r.metadata, coll.model_key) or UNTAGGED for r in records]
@@ -193,11 +221,6 @@ def check_population(ctx: CheckContext) -> CheckResult:
         "directions": directions(baseline, recent.mean(axis=0) - reference.mean(axis=0)),
         "by_model": _by_model(ctx, reference, recent, tags),
     }
-    flagged = [
-        name
-        for name, p in (("MMD", mmd.pvalue), ("classifier", clf.pvalue))
-        if p < cal.per_statistic_alpha
-    ]
     which = "written since the baseline" if recent_by == "written_since_baseline" else "sampled"
     facts = (
         f"{recent.shape[0]} {which} vs {reference.shape[0]} baseline vectors: classifier AUC "
