@@ -17,33 +17,34 @@ from pathlib import Path
 
 import numpy as np
 
-from driftwatch.embedders.onnx import OnnxEmbedder
 from tests.support.models import CORPUS, corpus, embedder
 from tests.support.variants import WORK_DIR
 
 
-def _cache_file(model: OnnxEmbedder) -> Path:
-    digest = hashlib.sha256(CORPUS.read_bytes())
-    digest.update(model.model.encode())
-    digest.update(str(model.model_path.stat().st_size).encode())
-    return WORK_DIR / f"corpus-{model.model}-{digest.hexdigest()[:12]}.npy"
-
-
-@cache
-def corpus_vectors(model: str) -> np.ndarray:
-    """(len(corpus()), dim) float32 vectors of the corpus texts, in corpus order."""
+def vectors_on_disk(name: str, source: Path, texts: list[str], model: str) -> np.ndarray:
+    """(len(texts), dim) float32 vectors of ``texts`` (read from ``source``) by ``model``,
+    computed once and kept in ``WORK_DIR``, keyed by the source file and the model file."""
     real = embedder(model)
-    path = _cache_file(real)
+    digest = hashlib.sha256(source.read_bytes())
+    digest.update(real.model.encode())
+    digest.update(str(real.model_path.stat().st_size).encode())
+    path = WORK_DIR / f"{name}-{real.model}-{digest.hexdigest()[:12]}.npy"
     if path.is_file():
-        vectors: np.ndarray = np.load(path)
-        if vectors.shape[0] == len(corpus()):
-            return vectors
-    vectors = real.embed([doc["text"] for doc in corpus()])
+        cached: np.ndarray = np.load(path)
+        if cached.shape[0] == len(texts):
+            return cached
+    vectors = real.embed(texts)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial.npy")
     np.save(partial, vectors)
     partial.replace(path)
     return vectors
+
+
+@cache
+def corpus_vectors(model: str) -> np.ndarray:
+    """(len(corpus()), dim) float32 vectors of the corpus texts, in corpus order."""
+    return vectors_on_disk("corpus", CORPUS, [doc["text"] for doc in corpus()], model)
 
 
 class CachedEmbedder:
