@@ -11,7 +11,12 @@
 - cost: tokens x ``price_per_million_tokens`` / 1e6 (null without a price).
 - time: the candidate's throughput on ``TIME_SAMPLE`` sample texts, embedded
   the way ``migrate run`` embeds them (batch size, concurrency), after one
-  warm-up batch, scaled to every text.
+  warm-up batch, scaled to every text; plus writing green, where a scratch
+  store can stand in for the target (``migrate.write_cost``): the timed
+  records written into it, scaled to every text and to the index's growth.
+  An ONNX candidate embeds on this machine's cores, which the writes share:
+  the two times add up. An HTTP candidate embeds elsewhere while ``migrate
+  run`` writes the previous batch: the longer of the two.
 - extra storage for green: vector (4 bytes x dimension) + text + metadata + id
   per record, without the store's own index overhead.
 """
@@ -23,6 +28,7 @@ import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from statistics import fmean
 from typing import Any
 
@@ -32,7 +38,10 @@ from driftwatch.config import OpenAIEmbedderConfig
 from driftwatch.embedders.onnx import OnnxEmbedder
 from driftwatch.embedders.openai import OpenAIEmbedder
 from driftwatch.migrate.diff import SHOWN_IDS
+from driftwatch.migrate.run import green_metadata
 from driftwatch.migrate.spec import Endpoints
+from driftwatch.migrate.write_cost import hnsw_growth, measure_write_rate
+from driftwatch.stores.base import StoredRecord
 
 PLAN_SAMPLE = 1000
 TIME_SAMPLE = 256
@@ -54,7 +63,9 @@ class Plan:
     estimated_cost: float | None
     price_per_million_tokens: float | None
     estimated_seconds: float
-    throughput_records_per_s: float
+    throughput_records_per_s: float  # embedding
+    write_records_per_s: float | None  # writing green, at its full size; None: not measured
+    time_method: str  # embedding + writing | embedding, overlapped with writing | embedding only
     dimension: int
     extra_storage_bytes: int
 
@@ -80,7 +91,11 @@ def make_plan(endpoints: Endpoints, seed: int = 0) -> Plan:
     texts = [r.document or "" for r in sample]
     candidate = endpoints.candidate()
 
-    rate, dimension, timed = _throughput(endpoints, texts)
+    rate, dimension, timed, vectors = _throughput(endpoints, texts)
+    write_rate = _write_rate(endpoints, sample, timed, vectors, with_text)
+    seconds, time_method = _seconds(
+        with_text, rate, write_rate, remote=not isinstance(candidate, OnnxEmbedder)
+    )
     method, checked = "chars/4", None
     if isinstance(candidate, OnnxEmbedder):
         per_text = fmean(candidate.token_counts(texts)) if texts else 0.0
@@ -113,20 +128,25 @@ def make_plan(endpoints: Endpoints, seed: int = 0) -> Plan:
         tokens_checked=checked,
         estimated_cost=None if price is None else tokens * price / 1e6,
         price_per_million_tokens=price,
-        estimated_seconds=with_text / rate if rate > 0 else math.inf,
+        estimated_seconds=seconds,
         throughput_records_per_s=rate,
+        write_records_per_s=write_rate,
+        time_method=time_method,
         dimension=dimension,
         extra_storage_bytes=round(per_record * with_text),
     )
 
 
-def _throughput(endpoints: Endpoints, texts: list[str]) -> tuple[float, int, list[str]]:
-    """(texts/s, dimension, the timed texts), embedding as ``migrate run`` does."""
+def _throughput(
+    endpoints: Endpoints, texts: list[str]
+) -> tuple[float, int, list[str], np.ndarray | None]:
+    """(texts/s, dimension, the timed texts, their vectors), embedding as
+    ``migrate run`` does."""
     spec = endpoints.spec
     candidate = endpoints.candidate()
     if not texts:
         vectors = candidate.embed(["dimension probe"])
-        return 0.0, int(vectors.shape[1]), []
+        return 0.0, int(vectors.shape[1]), [], None
     warm = candidate.embed(texts[:WARMUP])
     if isinstance(candidate, OpenAIEmbedder):
         candidate.reported_tokens = 0  # count the timed texts only
@@ -137,9 +157,55 @@ def _throughput(endpoints: Endpoints, texts: list[str]) -> tuple[float, int, lis
     batches = [timed[i : i + size] for i in range(0, len(timed), size)]
     t0 = time.perf_counter()
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(candidate.embed, batches))
+        vectors = np.concatenate(list(pool.map(candidate.embed, batches)))
     elapsed = time.perf_counter() - t0
-    return (len(timed) / elapsed if elapsed > 0 else math.inf), int(warm.shape[1]), timed
+    rate = len(timed) / elapsed if elapsed > 0 else math.inf
+    return rate, int(warm.shape[1]), timed, vectors
+
+
+def _write_rate(
+    endpoints: Endpoints,
+    sample: list[StoredRecord],
+    timed: list[str],
+    vectors: np.ndarray | None,
+    total: int,
+) -> float | None:
+    """Records/s writing green of ``total`` records; None where not measurable."""
+    if vectors is None:
+        return None
+    spec = endpoints.spec
+    stamp = datetime.now(UTC).isoformat()
+    # The timed texts are the first of the sample's records with text, in order.
+    records = [
+        StoredRecord(
+            id=r.id,
+            document=r.document,
+            embedding=vectors[i],
+            metadata=green_metadata(spec, r.metadata, stamp),
+        )
+        for i, r in enumerate(sample[: len(timed)])
+    ]
+    rate = measure_write_rate(
+        spec.config.stores[spec.target_store],
+        records,
+        endpoints.blue().distance(),
+        spec.migration.batch_size,
+    )
+    if rate is None:
+        return None
+    return rate / hnsw_growth(len(records), total)
+
+
+def _seconds(
+    texts: int, embed_rate: float, write_rate: float | None, remote: bool
+) -> tuple[float, str]:
+    embed_s = texts / embed_rate if embed_rate > 0 else math.inf
+    if write_rate is None or write_rate <= 0:
+        return embed_s, "embedding only"
+    write_s = texts / write_rate
+    if remote:
+        return max(embed_s, write_s), "embedding, overlapped with writing"
+    return embed_s + write_s, "embedding + writing"
 
 
 def _mean_bytes(records: list[Any]) -> float:

@@ -150,6 +150,11 @@ def _bridge_table(bridge: dict[str, Any]) -> str:
     return "".join(rows)
 
 
+def _write_rate(plan: dict[str, Any]) -> str:
+    rate = plan["write_records_per_s"]
+    return "" if rate is None else f", writing {rate:.1f} records/s"
+
+
 def _cost(plan: dict[str, Any] | None) -> str:
     if plan is None:
         return "<p>No plan.</p>"
@@ -174,8 +179,8 @@ def _cost(plan: dict[str, Any] | None) -> str:
     out.append(
         f"<p>{plan['records']} records ({plan['records_without_text']} without text), "
         f"~{plan['estimated_tokens']:,} tokens ({escape(plan['token_method'])}), "
-        f"cost {_fmt(cost, 4)}, ~{seconds:,.0f} s at "
-        f"{plan['throughput_records_per_s']:.1f} records/s, "
+        f"cost {_fmt(cost, 4)}, ~{seconds:,.0f} s ({escape(plan['time_method'])}; "
+        f"embedding {plan['throughput_records_per_s']:.1f} records/s{_write_rate(plan)}), "
         f"extra storage ~{plan['extra_storage_bytes'] / 1e6:,.1f} MB.</p>"
     )
     return "".join(out)

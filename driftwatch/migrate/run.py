@@ -198,7 +198,7 @@ def _write(
             id=r.id,
             document=r.document,
             embedding=vectors[i],
-            metadata=_green_metadata(spec, r.metadata, stamp),
+            metadata=green_metadata(spec, r.metadata, stamp),
         )
         for i, r in enumerate(records)
     ]
@@ -206,7 +206,7 @@ def _write(
     return len(green)
 
 
-def _green_metadata(spec: MigrationSpec, metadata: Any, stamp: str) -> dict[str, Any]:
+def green_metadata(spec: MigrationSpec, metadata: Any, stamp: str) -> dict[str, Any]:
     out = dict(metadata or {})
     out[spec.blue.model_key] = spec.candidate.model
     if spec.migration.version is not None:

@@ -62,7 +62,28 @@ _KEY_RANGE = 50_000
 # between), drawing random keys misses too often: list the ids instead.
 _MIN_DENSITY = 0.2
 
+# Tags are strings in practice: grouping by the two string values is ~30%
+# cheaper than by all eight typed columns (1M records: 1.4 vs 2.4 s). Int and
+# float tags are found up front through Chroma's partial indexes on them (no
+# scan); bools have no index, so the third column counts them per key range,
+# and a range with any is counted again by _TYPED_TAG_SQL.
 _TAG_SQL = """
+SELECT m.string_value, v.string_value, count(m.bool_value) + count(v.bool_value), count(*)
+FROM embeddings e
+LEFT JOIN embedding_metadata m ON m.id = e.id AND m.key = ?
+LEFT JOIN embedding_metadata v ON v.id = e.id AND v.key = ?
+WHERE +e.segment_id = ? AND e.id >= ? AND e.id < ?
+GROUP BY 1, 2
+"""
+
+_NUMERIC_TAG_SQL = """
+SELECT 1 FROM embedding_metadata WHERE key IN (?, ?) AND int_value IS NOT NULL
+UNION ALL
+SELECT 1 FROM embedding_metadata WHERE key IN (?, ?) AND float_value IS NOT NULL
+LIMIT 1
+"""
+
+_TYPED_TAG_SQL = """
 SELECT m.string_value, m.int_value, m.float_value, m.bool_value,
        v.string_value, v.int_value, v.float_value, v.bool_value, count(*)
 FROM embeddings e
@@ -220,14 +241,17 @@ class ChromaSqlite:
         if self._one_of_array_keys(model_key, version_key):
             return None
         counts: TagCounts = {}
+        keys = (model_key, version_key)
+        numeric = bool(self._all_raw(_NUMERIC_TAG_SQL, keys + keys))
         for start, end in self._key_ranges():
-            rows = self._all_raw(_TAG_SQL, (model_key, version_key, self._segment, start, end))
-            for row in rows:
-                key = (
-                    metadata_tag({"k": _value(row[0:4])}, "k"),
-                    metadata_tag({"k": _value(row[4:8])}, "k"),
-                )
-                counts[key] = counts.get(key, 0) + int(row[8])
+            params = (*keys, self._segment, start, end)
+            rows = [] if numeric else self._all_raw(_TAG_SQL, params)
+            if numeric or any(row[2] for row in rows):
+                typed = self._all_raw(_TYPED_TAG_SQL, params)
+                rows = [(_value(r[0:4]), _value(r[4:8]), 0, r[8]) for r in typed]
+            for model, version, _, n in rows:
+                key = (metadata_tag({"k": model}, "k"), metadata_tag({"k": version}, "k"))
+                counts[key] = counts.get(key, 0) + int(n)
         return counts
 
     def latest_write(self) -> int | None:

@@ -20,7 +20,7 @@ BLUE = list(range(400))
 ONE_STORE = pytest.mark.parametrize("env", ["pgvector"], indirect=True)
 
 
-@ONE_STORE
+@pytest.mark.parametrize("env", ["pgvector", "chroma-embedded"], indirect=True)
 def test_plan_counts_estimates_and_checks_tokens_against_usage(
     env: MigrationEnv, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -39,6 +39,17 @@ def test_plan_counts_estimates_and_checks_tokens_against_usage(
     assert plan["estimated_cost"] == pytest.approx(plan["estimated_tokens"] * 0.02 / 1e6)
     assert plan["estimated_seconds"] > 0 and plan["dimension"] == 384
     assert plan["extra_storage_bytes"] > 397 * 384 * 4
+    embed_s = 397 / plan["throughput_records_per_s"]
+    if env.sut.kind == "pgvector":
+        # The table is written by the server: plan cannot try it without writing there.
+        assert plan["write_records_per_s"] is None and plan["time_method"] == "embedding only"
+        assert plan["estimated_seconds"] == pytest.approx(embed_s)
+    else:
+        # A scratch Chroma collection stood in for green; the HTTP candidate embeds
+        # elsewhere while run writes, so the longer of the two counts.
+        write_s = 397 / plan["write_records_per_s"]
+        assert plan["time_method"] == "embedding, overlapped with writing"
+        assert plan["estimated_seconds"] == pytest.approx(max(embed_s, write_s))
     assert env.hashes(env.blue) == blue
 
 

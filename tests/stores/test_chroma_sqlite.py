@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from scipy import stats
 
 from driftwatch.checks.base import metadata_tag
+from driftwatch.stores import chroma_sqlite
 from driftwatch.stores.chroma_sqlite import ChromaSqlite
 from tests.support.chroma_server import EmbeddedChroma, fill_collection
 
@@ -114,6 +116,41 @@ def test_tag_counts_equal_counting_the_scan(tmp_path: Path) -> None:
         for m in metadatas
     )
     assert native == dict(expected)
+
+
+@pytest.mark.parametrize(
+    "late_version", ["2", 2, True], ids=["strings-only", "int-somewhere", "bool-in-one-range"]
+)
+def test_tag_counts_by_strings_count_typed_values_where_there_are_any(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, late_version: object
+) -> None:
+    """Strings are grouped by the strings alone; an int tag anywhere is counted by
+    type everywhere (and "2" and 2 add up, as in a scan); a key range holding a
+    bool tag is counted again by type."""
+    monkeypatch.setattr(chroma_sqlite, "_KEY_RANGE", 100)
+    chroma = EmbeddedChroma(tmp_path / "chroma")
+    metadatas: list[dict[str, Any] | None] = [
+        {"embedding_model": f"m{i % 2}", "embedding_version": "2"}
+        if i < 200
+        else {"embedding_model": "m0", "embedding_version": late_version}
+        for i in range(300)
+    ]
+    metadatas[5] = {"other": "x"}
+    client = chroma.client()
+    fill_collection(client, "ranges", _vectors(300), metadatas=metadatas)
+    client.close()
+    view, _, client = _view(chroma, "ranges")
+    try:
+        native = view.tag_counts("embedding_model", "embedding_version")
+    finally:
+        client.close()
+        view.close()
+    expected = Counter(
+        (metadata_tag(m, "embedding_model"), metadata_tag(m, "embedding_version"))
+        for m in metadatas
+    )
+    assert native == dict(expected)
+    assert native[("m0", "2")] == (100 if late_version is True else 200)
 
 
 def test_list_values_leave_tags_to_the_scan(tmp_path: Path) -> None:
