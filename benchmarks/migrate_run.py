@@ -179,6 +179,11 @@ def main() -> None:
             "estimated_tokens": plan.estimated_tokens,
             "actual_tokens": tokens,
             "tokens_error": round(plan.estimated_tokens / tokens - 1, 3),
+            "time_method": plan.time_method,
+            "embed_records_per_s": round(plan.throughput_records_per_s, 1),
+            "write_records_per_s": None
+            if plan.write_records_per_s is None
+            else round(plan.write_records_per_s, 1),
             "estimated_seconds": round(plan.estimated_seconds, 1),
             "actual_seconds": round(run_s, 1),
             "seconds_error": round(plan.estimated_seconds / run_s - 1, 3),

@@ -123,7 +123,9 @@ def main() -> None:
     args = parser.parse_args()
 
     name = f"probe-{args.model}"
-    path = WORK_DIR / f"chroma-probe-{args.records}"
+    # Per model: the stored vectors are the model's own (a cache built with another
+    # model's vectors would make consistency and the fingerprint report drift).
+    path = WORK_DIR / f"chroma-probe-{args.model}-{args.records}"
     build_t, _ = time_call(lambda: build(path, name, args.model, args.records))
 
     live = OnnxEmbedder(OnnxEmbedderConfig(kind="onnx", model=args.model, threads=args.threads))
@@ -179,7 +181,8 @@ def main() -> None:
     }
     fastest = best(totals)
     write_results(
-        f"probe_cycle_{args.model}",
+        # 100k (the README's headline size) keeps the name earlier results used.
+        f"probe_cycle_{args.model}" + ("" if args.records == 100_000 else f"_{args.records}"),
         {
             "records": args.records,
             "model": args.model,

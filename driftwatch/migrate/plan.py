@@ -40,7 +40,7 @@ from driftwatch.embedders.openai import OpenAIEmbedder
 from driftwatch.migrate.diff import SHOWN_IDS
 from driftwatch.migrate.run import green_metadata
 from driftwatch.migrate.spec import Endpoints
-from driftwatch.migrate.write_cost import hnsw_growth, measure_write_rate
+from driftwatch.migrate.write_cost import hnsw_growth, measure_write_rate, scratch_size
 from driftwatch.stores.base import StoredRecord
 
 PLAN_SAMPLE = 1000
@@ -193,7 +193,7 @@ def _write_rate(
     )
     if rate is None:
         return None
-    return rate / hnsw_growth(len(records), total)
+    return rate / hnsw_growth(scratch_size(len(records)), total)
 
 
 def _seconds(
