@@ -55,6 +55,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks.onnx_embedder
 	$(BIN)/python -m benchmarks.daemon_memory --malloc-arena-max 2
 	$(BIN)/python -m benchmarks.pgvector_store   # builds 1M rows once (~20 min)
+	$(BIN)/python -m benchmarks.chroma_write_growth
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache
