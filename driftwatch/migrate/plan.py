@@ -28,7 +28,6 @@ import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from statistics import fmean
 from typing import Any
 
@@ -38,7 +37,7 @@ from driftwatch.config import OpenAIEmbedderConfig
 from driftwatch.embedders.onnx import OnnxEmbedder
 from driftwatch.embedders.openai import OpenAIEmbedder
 from driftwatch.migrate.diff import SHOWN_IDS
-from driftwatch.migrate.run import green_metadata
+from driftwatch.migrate.run import green_records
 from driftwatch.migrate.spec import Endpoints
 from driftwatch.migrate.write_cost import hnsw_growth, measure_write_rate, scratch_size
 from driftwatch.stores.base import StoredRecord
@@ -174,17 +173,8 @@ def _write_rate(
     if vectors is None:
         return None
     spec = endpoints.spec
-    stamp = datetime.now(UTC).isoformat()
     # The timed texts are the first of the sample's records with text, in order.
-    records = [
-        StoredRecord(
-            id=r.id,
-            document=r.document,
-            embedding=vectors[i],
-            metadata=green_metadata(spec, r.metadata, stamp),
-        )
-        for i, r in enumerate(sample[: len(timed)])
-    ]
+    records = green_records(spec, sample[: len(timed)], vectors)
     rate = measure_write_rate(
         spec.config.stores[spec.target_store],
         records,

@@ -191,9 +191,17 @@ def _write(
     if not records:
         future.result()
         return 0
-    vectors = future.result()
+    green = green_records(spec, records, future.result())
+    writer.upsert(green)
+    return len(green)
+
+
+def green_records(
+    spec: MigrationSpec, records: Sequence[StoredRecord], vectors: np.ndarray
+) -> list[StoredRecord]:
+    """Blue's records as green stores them: the candidate's vectors, green's tags."""
     stamp = datetime.now(UTC).isoformat()
-    green = [
+    return [
         StoredRecord(
             id=r.id,
             document=r.document,
@@ -202,8 +210,6 @@ def _write(
         )
         for i, r in enumerate(records)
     ]
-    writer.upsert(green)
-    return len(green)
 
 
 def green_metadata(spec: MigrationSpec, metadata: Any, stamp: str) -> dict[str, Any]:

@@ -92,6 +92,26 @@ def test_sample_is_uniform_with_deleted_records_and_other_collections(tmp_path: 
     assert stats.chisquare([seen[b] for b in range(10)]).pvalue > 0.001, seen
 
 
+def _tag_counts_and_scan(
+    chroma: EmbeddedChroma, name: str, metadatas: list[dict[str, Any] | None]
+) -> tuple[dict[Any, int] | None, dict[Any, int]]:
+    """Collection ``name`` of these metadatas: tag_counts, and the counts a scan makes."""
+    client = chroma.client()
+    fill_collection(client, name, _vectors(len(metadatas)), metadatas=metadatas)
+    client.close()
+    view, _, client = _view(chroma, name)
+    try:
+        native = view.tag_counts("embedding_model", "embedding_version")
+    finally:
+        client.close()
+        view.close()
+    scan = Counter(
+        (metadata_tag(m, "embedding_model"), metadata_tag(m, "embedding_version"))
+        for m in metadatas
+    )
+    return native, dict(scan)
+
+
 def test_tag_counts_equal_counting_the_scan(tmp_path: Path) -> None:
     chroma = EmbeddedChroma(tmp_path / "chroma")
     metadatas: list[dict[str, Any] | None] = []
@@ -102,20 +122,8 @@ def test_tag_counts_equal_counting_the_scan(tmp_path: Path) -> None:
             metadatas.append({"embedding_model": "m", "embedding_version": 2.0})
         else:
             metadatas.append({"embedding_model": f"m{i % 3}", "embedding_version": i % 2 == 0})
-    client = chroma.client()
-    fill_collection(client, "tags", _vectors(300), metadatas=metadatas)
-    client.close()
-    view, _, client = _view(chroma, "tags")
-    try:
-        native = view.tag_counts("embedding_model", "embedding_version")
-    finally:
-        client.close()
-        view.close()
-    expected = Counter(
-        (metadata_tag(m, "embedding_model"), metadata_tag(m, "embedding_version"))
-        for m in metadatas
-    )
-    assert native == dict(expected)
+    native, expected = _tag_counts_and_scan(chroma, "tags", metadatas)
+    assert native == expected
 
 
 @pytest.mark.parametrize(
@@ -136,20 +144,8 @@ def test_tag_counts_by_strings_count_typed_values_where_there_are_any(
         for i in range(300)
     ]
     metadatas[5] = {"other": "x"}
-    client = chroma.client()
-    fill_collection(client, "ranges", _vectors(300), metadatas=metadatas)
-    client.close()
-    view, _, client = _view(chroma, "ranges")
-    try:
-        native = view.tag_counts("embedding_model", "embedding_version")
-    finally:
-        client.close()
-        view.close()
-    expected = Counter(
-        (metadata_tag(m, "embedding_model"), metadata_tag(m, "embedding_version"))
-        for m in metadatas
-    )
-    assert native == dict(expected)
+    native, expected = _tag_counts_and_scan(chroma, "ranges", metadatas)
+    assert native == expected and native is not None
     assert native[("m0", "2")] == (100 if late_version is True else 200)
 
 
