@@ -93,13 +93,18 @@ def test_runs_every_check_on_schedule_and_serves_metrics(
     assert daemon.registry.get_sample_value("driftwatch_state_db_up") == 1
     assert httpx.get(f"{base}/nope").status_code == 404
     # Checks run one at a time (embedding is the memory peak; a sidecar must not double it).
-    assert daemon.db is not None
-    with daemon.db.session() as session:
-        spans = sorted(
-            session.execute(select(CheckResultRow.started_at, CheckResultRow.duration_s))
-        )
-    assert len(spans) >= 7
-    for (start, duration), (next_start, _) in pairwise(spans):
+    db = daemon.db
+    assert db is not None
+
+    def spans() -> list[Any]:
+        with db.session() as session:
+            return sorted(
+                session.execute(select(CheckResultRow.started_at, CheckResultRow.duration_s))
+            )
+
+    # Enough results to overlap if they could (a result is stored as its check ends).
+    wait_for(lambda: len(spans()) >= 7, timeout=120)
+    for (start, duration), (next_start, _) in pairwise(spans()):
         assert start + timedelta(seconds=duration) <= next_start + timedelta(milliseconds=5)
 
 

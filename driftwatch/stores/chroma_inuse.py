@@ -18,6 +18,7 @@ the rule stays "watch it through the Chroma server (``url:``)".
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,10 +37,24 @@ class DirectoryUser:
     path: str
 
 
+# A store worker whose daemon or CLI was killed exits within a poll of its parent
+# (stores/isolated.py, 0.5 s) plus its exit: a command started right after a kill
+# waits this long for such workers before it refuses the directory.
+WORKER_EXIT_GRACE_S = 3.0
+# What identifies a store worker in /proc/PID/cmdline (isolated._Worker starts it).
+_WORKER_MARK = b"from driftwatch.stores.isolated import serve"
+
+
 def refuse_if_in_use(store: str, directory: Path, owner_pid: int | None = None) -> None:
     """Raise ``StoreUnavailable`` while another process uses ``directory`` (see
-    ``other_users`` for ``owner_pid``); the message names one such process."""
+    ``other_users`` for ``owner_pid``); the message names one such process.
+    While only driftwatch store workers use it, wait up to ``WORKER_EXIT_GRACE_S``
+    for them to exit first (those of a killed process are on their way out)."""
     users = other_users(directory, owner_pid)
+    deadline = time.monotonic() + WORKER_EXIT_GRACE_S
+    while users and all(_is_store_worker(u.pid) for u in users) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        users = other_users(directory, owner_pid)
     if users:
         first = users[0]
         more = f" and {len(users) - 1} more" if len(users) > 1 else ""
@@ -102,6 +117,13 @@ def _open_paths(pid: int) -> Iterator[str]:
         fields = line.split(maxsplit=5)
         if len(fields) == 6 and fields[5].startswith("/"):
             yield fields[5].removesuffix(" (deleted)")
+
+
+def _is_store_worker(pid: int) -> bool:
+    try:
+        return _WORKER_MARK in (_PROC / str(pid) / "cmdline").read_bytes()
+    except OSError:  # gone already
+        return True
 
 
 def _name(pid: int) -> str:

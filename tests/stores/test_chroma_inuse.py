@@ -11,6 +11,8 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,8 +53,11 @@ LAUNCH = textwrap.dedent(
 
 @pytest.fixture(scope="module")
 def chroma_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _seeded(tmp_path_factory.mktemp("chroma"))
+
+
+def _seeded(path: Path) -> Path:
     """A small real Chroma directory, written by another process that then exits."""
-    path = tmp_path_factory.mktemp("chroma")
     seed = textwrap.dedent(
         """
         import sys, numpy as np, chromadb
@@ -158,3 +163,52 @@ def test_the_owner_process_tree_does_not_count(chroma_dir: Path) -> None:
     finally:
         child.kill()
         child.wait()
+
+
+# A process with an embedded store open through its worker, as `migrate run` has.
+WORKER_OWNER = textwrap.dedent(
+    """
+    import sys
+    from driftwatch.config import ChromaStoreConfig
+    from driftwatch.stores import open_store
+    store = open_store("app", ChromaStoreConfig(path=sys.argv[1]))
+    print(store.open_collection(sys.argv[2]).count(), flush=True)
+    sys.stdin.read()
+    """
+)
+
+
+def test_the_worker_of_a_killed_process_is_waited_for_not_refused(tmp_path: Path) -> None:
+    """SIGKILL leaves the store worker to notice its parent is gone: a command
+    started right away waits for it to exit instead of refusing the directory.
+    The worker is held stopped for 1 s after the kill (a loaded machine), so it
+    still has the directory open when the next open looks. A directory of its own:
+    this test process must not hold it (chromadb keeps files open after close)."""
+    chroma_dir = _seeded(tmp_path)
+    owner = subprocess.Popen(
+        [sys.executable, "-c", WORKER_OWNER, str(chroma_dir), COLL],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert owner.stdout is not None and owner.stderr is not None
+        counted = owner.stdout.readline().strip()
+        assert counted == "50", owner.stderr.read()[-2000:]  # it exited: say why
+        (worker,) = other_users(chroma_dir)  # the owner itself opens nothing there
+        os.kill(worker.pid, signal.SIGSTOP)
+    finally:
+        owner.kill()
+        owner.wait()
+    resume = threading.Timer(1.0, os.kill, (worker.pid, signal.SIGCONT))
+    resume.start()
+    store = ChromaStore("app", ChromaStoreConfig(path=str(chroma_dir)))
+    try:
+        t0 = time.monotonic()
+        assert store.open_collection(COLL).count() == 50  # waited, not refused
+        assert time.monotonic() - t0 >= 0.9
+    finally:
+        store.close()
+        resume.join()
+    assert other_users(chroma_dir) == []
