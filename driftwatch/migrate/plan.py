@@ -24,6 +24,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -36,11 +37,14 @@ import numpy as np
 from driftwatch.config import OpenAIEmbedderConfig
 from driftwatch.embedders.onnx import OnnxEmbedder
 from driftwatch.embedders.openai import OpenAIEmbedder
+from driftwatch.errors import DriftwatchError
 from driftwatch.migrate.diff import SHOWN_IDS
 from driftwatch.migrate.run import green_records
 from driftwatch.migrate.spec import Endpoints
 from driftwatch.migrate.write_cost import hnsw_growth, measure_write_rate, scratch_size
 from driftwatch.stores.base import StoredRecord
+
+log = logging.getLogger(__name__)
 
 PLAN_SAMPLE = 1000
 TIME_SAMPLE = 256
@@ -175,12 +179,16 @@ def _write_rate(
     spec = endpoints.spec
     # The timed texts are the first of the sample's records with text, in order.
     records = green_records(spec, sample[: len(timed)], vectors)
-    rate = measure_write_rate(
-        spec.config.stores[spec.target_store],
-        records,
-        endpoints.blue().distance(),
-        spec.migration.batch_size,
-    )
+    try:
+        rate = measure_write_rate(
+            spec.config.stores[spec.target_store],
+            records,
+            endpoints.blue().distance(),
+            spec.migration.batch_size,
+        )
+    except (DriftwatchError, OSError) as exc:  # a full temp dir: the estimate is extra
+        log.warning("migrate plan: green's writes not timed on a scratch store: %s", exc)
+        rate = None
     if rate is None:
         return None
     return rate / hnsw_growth(scratch_size(len(records)), total)

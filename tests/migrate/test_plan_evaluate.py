@@ -13,6 +13,7 @@ import pytest
 
 from driftwatch.cli import main
 from driftwatch.errors import CollectionNotFound
+from driftwatch.migrate import write_cost
 from tests.migrate.conftest import MigrationEnv
 from tests.support.models import corpus
 
@@ -51,6 +52,22 @@ def test_plan_counts_estimates_and_checks_tokens_against_usage(
         assert plan["time_method"] == "embedding, overlapped with writing"
         assert plan["estimated_seconds"] == pytest.approx(max(embed_s, write_s))
     assert env.hashes(env.blue) == blue
+
+
+@pytest.mark.parametrize("env", ["chroma-embedded"], indirect=True)
+def test_plan_without_a_scratch_directory_estimates_embedding_only(
+    env: MigrationEnv, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The write estimate is extra: a temp directory that cannot be made (a full
+    disk) costs it, not the plan."""
+    env.fill_blue(BLUE[:60])
+    env.write_config()
+    monkeypatch.setattr(write_cost.tempfile, "tempdir", str(env.tmp / "missing"))
+    assert main(["migrate", "plan", "--json", "--config", str(env.config_path)]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["records"] == 60 and plan["time_method"] == "embedding only"
+    assert plan["write_records_per_s"] is None
+    assert plan["estimated_seconds"] == pytest.approx(60 / plan["throughput_records_per_s"])
 
 
 def headless_chromium(*args: str) -> str:
