@@ -41,7 +41,7 @@ from driftwatch.errors import DriftwatchError
 from driftwatch.migrate.diff import SHOWN_IDS
 from driftwatch.migrate.run import green_records
 from driftwatch.migrate.spec import Endpoints
-from driftwatch.migrate.write_cost import hnsw_growth, measure_write_rate, scratch_size
+from driftwatch.migrate.write_cost import measure_write_rate
 from driftwatch.stores.base import StoredRecord
 
 log = logging.getLogger(__name__)
@@ -180,18 +180,16 @@ def _write_rate(
     # The timed texts are the first of the sample's records with text, in order.
     records = green_records(spec, sample[: len(timed)], vectors)
     try:
-        rate = measure_write_rate(
+        return measure_write_rate(
             spec.config.stores[spec.target_store],
             records,
             endpoints.blue().distance(),
             spec.migration.batch_size,
+            total,
         )
     except (DriftwatchError, OSError) as exc:  # a full temp dir: the estimate is extra
         log.warning("migrate plan: green's writes not timed on a scratch store: %s", exc)
-        rate = None
-    if rate is None:
         return None
-    return rate / hnsw_growth(scratch_size(len(records)), total)
 
 
 def _seconds(

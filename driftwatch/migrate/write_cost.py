@@ -13,9 +13,9 @@ Elsewhere (a pgvector table, a Qdrant server) the writing happens in a server
 the plan cannot try without writing there: ``measure_write_rate`` answers None
 and the plan's time covers embedding only (``time_method`` says which).
 
-A write costs more as an HNSW index grows (each insert searches the graph, and
-a larger graph outgrows the CPU caches), so the rate measured on the small
-scratch collection is scaled by ``hnsw_growth``, fitted to what
+A write into Chroma costs more as its HNSW index grows (each insert searches
+the graph, and a larger graph outgrows the CPU caches), so the rate measured
+on the small scratch collection is scaled by ``hnsw_growth``, fitted to what
 benchmarks/chroma_write_growth.py measured (Chroma's default HNSW, 384-d).
 The timed records are written ``SCRATCH_ROUNDS`` times under new ids, with a
 small jitter (an index of exact duplicates is not a typical index): over
@@ -41,21 +41,17 @@ from driftwatch.stores.base import Distance, StoredRecord, WritableStore
 SCRATCH_COLLECTION = "driftwatch-plan-scratch"
 
 
-def scratch_size(records: int) -> int:
-    """Records in the scratch collection once ``records`` timed records are written."""
-    return 1 + records * SCRATCH_ROUNDS
-
-
 def measure_write_rate(
     target: ChromaStoreConfig | PgvectorStoreConfig | QdrantStoreConfig,
     records: Sequence[StoredRecord],
     distance: Distance,
     batch_size: int,
+    total: int,
 ) -> float | None:
-    """Records/s writing ``records`` (``SCRATCH_ROUNDS`` times over) into a
-    scratch collection of the target's kind, averaged over the scratch
-    collection's growth to that size (``scratch_size``); None where no scratch
-    store can stand in for the target, or with fewer than two records."""
+    """Records/s writing green of ``total`` records, from writing ``records``
+    (``SCRATCH_ROUNDS`` times over) into a scratch collection of the target's
+    kind, scaled by ``growth``; None where no scratch store can stand in for the
+    target, or with fewer than two records."""
     if len(records) < 2 or records[0].embedding is None:
         return None
     with tempfile.TemporaryDirectory(prefix="driftwatch-plan-") as tmp:
@@ -74,7 +70,21 @@ def measure_write_rate(
             elapsed = time.perf_counter() - t0
         finally:
             store.close()
-    return len(timed) / elapsed if elapsed > 0 else None
+    if elapsed <= 0:
+        return None
+    return len(timed) / elapsed / growth(target, 1 + len(timed), total)
+
+
+def growth(
+    target: ChromaStoreConfig | PgvectorStoreConfig | QdrantStoreConfig,
+    measured_at: int,
+    total: int,
+) -> float:
+    """How much more an average write into green costs than into the scratch
+    collection of ``measured_at`` records: Chroma's HNSW grows with the index
+    (``hnsw_growth``); Qdrant's local mode keeps vectors in arrays without an
+    index, so its writes do not."""
+    return hnsw_growth(measured_at, total) if isinstance(target, ChromaStoreConfig) else 1.0
 
 
 # The average cost per record written grows by this share of the scratch

@@ -11,6 +11,7 @@ import pytest
 from driftwatch.config import ChromaStoreConfig, PgvectorStoreConfig, QdrantStoreConfig
 from driftwatch.migrate.write_cost import (
     GROWTH_PER_DOUBLING,
+    growth,
     hnsw_growth,
     measure_write_rate,
     scratch_records,
@@ -47,7 +48,7 @@ def test_an_in_process_engine_is_timed_in_a_scratch_directory_that_is_removed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    rate = measure_write_rate(target, records(120), "cosine", batch_size=50)
+    rate = measure_write_rate(target, records(120), "cosine", batch_size=50, total=481)
     assert rate is not None and rate > 0
     assert list(tmp_path.iterdir()) == []  # the scratch directory is gone
     assert not Path("/nonexistent").exists()  # the target was never opened
@@ -64,11 +65,11 @@ def test_an_in_process_engine_is_timed_in_a_scratch_directory_that_is_removed(
 def test_a_server_side_write_is_not_measured(
     target: PgvectorStoreConfig | QdrantStoreConfig,
 ) -> None:
-    assert measure_write_rate(target, records(20), "cosine", batch_size=10) is None
+    assert measure_write_rate(target, records(20), "cosine", batch_size=10, total=1000) is None
 
 
 def test_too_few_records_are_not_timed() -> None:
-    assert measure_write_rate(ChromaStoreConfig(path="/x"), records(1), "cosine", 10) is None
+    assert measure_write_rate(ChromaStoreConfig(path="/x"), records(1), "cosine", 10, 1000) is None
 
 
 def test_hnsw_growth_grows_by_a_share_per_doubling_of_the_records() -> None:
@@ -78,6 +79,13 @@ def test_hnsw_growth_grows_by_a_share_per_doubling_of_the_records() -> None:
     # 1,024 -> 100k records: 6.6 doublings; the benchmark measured 2.13-2.29.
     assert hnsw_growth(1024, 102_400) == pytest.approx(1 + GROWTH_PER_DOUBLING * 6.644, rel=1e-3)
     assert 2.1 < hnsw_growth(1024, 100_000) < 2.3
+
+
+def test_only_chroma_writes_are_scaled_for_the_index_growing() -> None:
+    """Qdrant's local mode keeps vectors in arrays, without an HNSW index."""
+    chroma = growth(ChromaStoreConfig(path="/x"), 1025, 100_000)
+    assert chroma == hnsw_growth(1025, 100_000) > 2.0
+    assert growth(QdrantStoreConfig(kind="qdrant", path="/x"), 1025, 100_000) == 1.0
 
 
 def test_scratch_records_are_new_ids_with_near_identical_vectors_of_the_same_norm() -> None:
