@@ -244,15 +244,24 @@ class ChromaSqlite:
         keys = (model_key, version_key)
         numeric = bool(self._all_raw(_NUMERIC_TAG_SQL, keys + keys))
         for start, end in self._key_ranges():
-            params = (*keys, self._segment, start, end)
-            rows = [] if numeric else self._all_raw(_TAG_SQL, params)
-            if numeric or any(row[2] for row in rows):
-                typed = self._all_raw(_TYPED_TAG_SQL, params)
-                rows = [(_value(r[0:4]), _value(r[4:8]), 0, r[8]) for r in typed]
-            for model, version, _, n in rows:
+            for model, version, n in self._range_tags(keys, start, end, numeric):
                 key = (metadata_tag({"k": model}, "k"), metadata_tag({"k": version}, "k"))
                 counts[key] = counts.get(key, 0) + int(n)
         return counts
+
+    def _range_tags(
+        self, keys: tuple[str, str], start: int, end: int, numeric: bool
+    ) -> list[tuple[Any, Any, int]]:
+        """(model value, version value, records) in one key range: by the string
+        values, unless the range (or, ``numeric``, the collection) holds typed tags."""
+        params = (*keys, self._segment, start, end)
+        if not numeric:
+            rows = self._all_raw(_TAG_SQL, params)
+            if not any(bools for _, _, bools, _ in rows):
+                return [(model, version, n) for model, version, _, n in rows]
+        return [
+            (_value(r[0:4]), _value(r[4:8]), r[8]) for r in self._all_raw(_TYPED_TAG_SQL, params)
+        ]
 
     def latest_write(self) -> int | None:
         """The ``seq_id`` of the collection's latest write (0 while empty); None when
