@@ -21,6 +21,7 @@ every text and plan's seconds vs the run's (targets: within 20%).
 
     python -m benchmarks.migrate_run                # N=20000 (~5 min on 2 cores)
     python -m benchmarks.migrate_run --records 100000
+    python -m benchmarks.migrate_run --records 100000 --target qdrant
 """
 
 from __future__ import annotations
@@ -71,10 +72,35 @@ def build_blue(path: Path, all_texts: list[str]) -> None:
     client.close()
 
 
-def embed_and_write(candidate: Any, all_texts: list[str], path: Path) -> float:
+def embed_and_write(candidate: Any, all_texts: list[str], path: Path, target: str) -> float:
     """Seconds to embed every text and upsert it with its text and tags into a new
-    collection through chromadb directly: what a hand-written re-embedding script
-    must do at least, with no diff, progress or state of its own."""
+    collection through the store's own client directly (chromadb, or qdrant-client
+    in local mode): what a hand-written re-embedding script must do at least, with
+    no diff, progress or state of its own."""
+    tags = {"embedding_model": PARAPHRASE, "embedding_version": "1"}
+    if target == "qdrant":
+        from qdrant_client import QdrantClient, models
+
+        qdrant = QdrantClient(path=str(path))
+        qdrant.create_collection(
+            "raw-green", models.VectorParams(size=384, distance=models.Distance.COSINE)
+        )
+        t0 = time.perf_counter()
+        for start in range(0, len(all_texts), BATCH):
+            chunk = all_texts[start : start + BATCH]
+            vectors = candidate.embed(chunk)
+            qdrant.upsert(
+                "raw-green",
+                points=[
+                    models.PointStruct(
+                        id=start + i, vector=vectors[i].tolist(), payload={"document": t, **tags}
+                    )
+                    for i, t in enumerate(chunk)
+                ],
+            )
+        seconds = time.perf_counter() - t0
+        qdrant.close()
+        return seconds
     client = chromadb.PersistentClient(str(path), settings=chroma_settings())
     coll = client.create_collection(
         "raw-green", embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
@@ -86,29 +112,33 @@ def embed_and_write(candidate: Any, all_texts: list[str], path: Path) -> float:
             ids=[f"doc-{start + i}" for i in range(len(chunk))],
             documents=chunk,
             embeddings=candidate.embed(chunk),
-            metadatas=[{"embedding_model": PARAPHRASE, "embedding_version": "1"}] * len(chunk),
+            metadatas=[tags] * len(chunk),
         )
     seconds = time.perf_counter() - t0
     client.close()
     return seconds
 
 
-def write_config(tmp: Path, target: str = "green", batch_size: int = BATCH) -> Path:
-    """The benchmark's config: blue (MiniLM) in embedded Chroma migrating to ``target``."""
+def write_config(
+    tmp: Path, target: str = "green", batch_size: int = BATCH, target_kind: str = "chroma"
+) -> Path:
+    """The benchmark's config: blue (MiniLM) in embedded Chroma migrating to ``target``,
+    in the same store, or in a Qdrant store in local mode (``target_kind``)."""
+    stores: dict[str, Any] = {"main": {"kind": "chroma", "path": str(tmp / "chroma")}}
+    migration: dict[str, Any] = {"to": "candidate", "target": target, "batch_size": batch_size}
+    if target_kind == "qdrant":
+        (tmp / "qdrant").mkdir(exist_ok=True)
+        stores["green"] = {"kind": "qdrant", "path": str(tmp / "qdrant")}
+        migration["target_store"] = "green"
     data = {
         "state_url": f"sqlite:///{tmp / 'state.db'}",
         "embedders": {
             "live": {"kind": "onnx", "model": MINILM},
             "candidate": {"kind": "onnx", "model": PARAPHRASE, "threads": 2},
         },
-        "stores": {"main": {"kind": "chroma", "path": str(tmp / "chroma")}},
+        "stores": stores,
         "collections": [
-            {
-                "store": "main",
-                "name": "blue",
-                "embedder": "live",
-                "migration": {"to": "candidate", "target": target, "batch_size": batch_size},
-            }
+            {"store": "main", "name": "blue", "embedder": "live", "migration": migration}
         ],
     }
     path = tmp / f"{target}.yaml"
@@ -123,6 +153,12 @@ def stage(what: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=20_000)
+    parser.add_argument(
+        "--target",
+        choices=["chroma", "qdrant"],
+        default="chroma",
+        help="green's store: blue's embedded Chroma (HNSW), or Qdrant's local mode (no index)",
+    )
     args = parser.parse_args()
     all_texts = texts(args.records)
     with tempfile.TemporaryDirectory(dir=Path(__file__).parent / ".work") as tmp_dir:
@@ -130,7 +166,7 @@ def main() -> None:
         stage(f"building blue ({len(all_texts)} records)")
         build_blue(tmp / "chroma", all_texts)
         stage("plan")
-        config = load_config(write_config(tmp))
+        config = load_config(write_config(tmp, target_kind=args.target))
         spec = migration_spec(config, None)
         with Endpoints(spec) as endpoints:
             plan = make_plan(endpoints)
@@ -142,7 +178,7 @@ def main() -> None:
                 candidate.embed(all_texts[start : start + BATCH])
             raw_s = time.perf_counter() - t0
             stage("raw embedding + write")
-            raw_write_s = embed_and_write(candidate, all_texts, tmp / "raw-chroma")
+            raw_write_s = embed_and_write(candidate, all_texts, tmp / "raw-green", args.target)
         rss: list[float] = []
 
         def sample_rss(p: Progress) -> None:
@@ -160,6 +196,7 @@ def main() -> None:
     n = args.records
     result: dict[str, Any] = {
         "records": n,
+        "target": args.target,
         "complete": outcome.complete,
         "raw_records_per_s": round(n / raw_s, 1),
         "run_records_per_s": round(n / run_s, 1),
@@ -189,7 +226,9 @@ def main() -> None:
             "seconds_error": round(plan.estimated_seconds / run_s - 1, 3),
         },
     }
-    write_results("migrate_run", result)
+    write_results(
+        "migrate_run" if args.target == "chroma" else f"migrate_run_{args.target}", result
+    )
 
 
 if __name__ == "__main__":
