@@ -76,6 +76,7 @@ _PROBE_PAGE = 100
 # kind ("str", "int", "float", "bool"), so that True and 1 stay apart as keys.
 _Scalar = str | int | float | bool
 _Value = tuple[str, _Scalar]
+_Pairs = dict[_Value, dict[_Value, None]]  # model -> its versions
 
 
 def chroma_settings() -> Settings:
@@ -101,6 +102,9 @@ class ChromaStore:
         self._client: Any = None
         self._lock = threading.Lock()  # checks of several collections run in parallel
         self._handles: weakref.WeakSet[ChromaCollection] = weakref.WeakSet()
+        # (collection id, model key, version key) -> the tag pairs the last count
+        # found: the next count starts from them (``_count_by_filters``).
+        self.counted_tags: dict[tuple[str, str, str], _Pairs] = {}
         self.location = (
             f"chroma server {redact_url(cfg.url)}" if cfg.url else f"chroma directory {cfg.path}"
         )
@@ -349,8 +353,16 @@ class ChromaCollection:
         Two stages, because one filter of the records no pair found covers
         ($or of a model $nin and, per model, a version $nin) measured slower
         than the two simpler filters together.
+
+        The pairs the store's last count of this collection found are known
+        from the start (the daemon counts every cycle, and tags rarely change):
+        the two stages then read only the residue and new values, in full
+        pages, instead of probing for each value; a pair that has gone counts 0
+        and is forgotten.
         """
-        pairs: dict[_Value, dict[_Value, None]] = {}  # model -> its versions found
+        remembered = (str(self._coll.id), model_key, version_key)
+        known = self._store.counted_tags.get(remembered, {})
+        pairs: _Pairs = {model: dict(versions) for model, versions in known.items()}
 
         def note(metadata: Mapping[str, Any] | None) -> tuple[_Value | None, _Value | None]:
             model = _filter_value(metadata, model_key)
@@ -365,25 +377,32 @@ class ChromaCollection:
             "finding the models",
             lambda: _excluding(None, model_key, list(pairs)) if pairs else None,
             lambda metadata: note(metadata)[0] is not None,
+            probing=not known,
         )
         if pairs:  # a model's versions seen above spare this stage a probe per model
             residue += self._discover(
                 "finding the versions",
                 lambda: _versions_not_found(model_key, version_key, pairs),
                 lambda metadata: note(metadata)[1] is not None,
+                probing=not known,
             )
         counts = Counter(
             (metadata_tag(m, model_key), metadata_tag(m, version_key)) for m in residue
         )
-        for (_, model), versions in pairs.items():
-            for _, version in versions:
+        found: _Pairs = {}
+        for model_value, versions in pairs.items():
+            for version_value in versions:
+                model, version = model_value[1], version_value[1]
                 page = self._call(
                     "counting the records of a tag",
                     self._coll.get,
                     where={"$and": [{model_key: model}, {version_key: version}]},
                     include=[],
                 )
-                counts[(_tag(model), _tag(version))] += len(page["ids"])
+                if page["ids"]:
+                    counts[(_tag(model), _tag(version))] += len(page["ids"])
+                    found.setdefault(model_value, {})[version_value] = None
+        self._store.counted_tags[remembered] = found
         return {tag: n for tag, n in counts.items() if n}
 
     def _discover(
@@ -391,6 +410,8 @@ class ChromaCollection:
         action: str,
         where: Callable[[], dict[str, Any] | None],
         learn: Callable[[Mapping[str, Any] | None], bool],
+        *,
+        probing: bool,
     ) -> list[Mapping[str, Any] | None]:
         """Page through the records matching ``where()`` until only residue is
         left, and return the residue's metadata.
@@ -404,11 +425,13 @@ class ChromaCollection:
         page starts after it (offset = residue read), so each is read once.
         Pages are small (``_PROBE_PAGE``) while they bring new values, since
         every record read past a value's first is waste, and full once they
-        bring only residue.
+        bring only residue; ``probing`` False (the values are likely known
+        already) starts with a full page.
         """
         residue: list[Mapping[str, Any] | None] = []
         full = min(self._page_size, _MAX_METADATA_PAGE)
-        probe = size = min(_PROBE_PAGE, full)
+        probe = min(_PROBE_PAGE, full)
+        size = probe if probing else full
         while True:
             page = self._call(
                 action,

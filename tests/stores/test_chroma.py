@@ -395,6 +395,74 @@ def test_server_tag_counts_match_the_version_mix_scan(
     assert by_filters.detail == by_scan.detail
 
 
+class CountingGets:
+    """A Chroma collection whose ``get`` requests are counted."""
+
+    def __init__(self, coll: Any) -> None:
+        self._coll = coll
+        self.gets = 0
+
+    def get(self, **kwargs: Any) -> Any:
+        self.gets += 1
+        return self._coll.get(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._coll, name)
+
+
+def test_server_tag_counts_start_from_the_pairs_the_last_count_found(
+    chroma_server: ChromaServer,
+) -> None:
+    """The daemon counts every cycle: the store remembers the pairs, so the next
+    count skips probing for them, and still sees pairs that came and went."""
+    name = unique_name()
+    metadatas = mixed_tags()
+    chroma_server.create_collection(name, unit_vectors(len(metadatas), 4), metadatas=metadatas)
+    cfg = CollectionConfig(store="s", name=name, embedder="live")
+    store = ChromaStore("s", chroma_server.store_config(page_size=5000))
+
+    def counted() -> tuple[Any, int]:
+        handle = store.open_collection(name, cfg.options())
+        gets = CountingGets(handle._coll)
+        handle._coll = gets
+        return handle.tag_counts(), gets.gets
+
+    first, first_requests = counted()
+    second, second_requests = counted()
+    # Known pairs: one full page per stage (the residue) and one request per pair;
+    # the filters see 8 pairs here (3 and "3" apart, though named alike).
+    assert second == first and second_requests == 2 + 8 < first_requests
+
+    # The application drops v2, re-embeds eight v1 records as v3, and adds a model.
+    client = chroma_server.client()
+    try:
+        coll = client.get_collection(name)
+        coll.delete(where={"embedding_version": "v2"})
+        v1 = coll.get(where={"embedding_version": "v1"}, limit=8)["ids"]
+        coll.update(
+            ids=v1, metadatas=[{"embedding_model": "minilm", "embedding_version": "v3"}] * 8
+        )
+        coll.add(
+            ids=["bge-1", "bge-2"],
+            embeddings=unit_vectors(2, 4, seed=9),
+            metadatas=[{"embedding_model": "bge", "embedding_version": "1"}] * 2,
+        )
+    finally:
+        client.close()
+    expected = dict(first)
+    del expected[("minilm", "v2")]
+    expected[("minilm", "v1")] -= 8
+    expected |= {("minilm", "v3"): 8, ("bge", "1"): 2}
+
+    third, _ = counted()
+    fresh = ChromaStore("fresh", chroma_server.store_config(page_size=5000))
+    assert third == fresh.open_collection(name, cfg.options()).tag_counts() == expected
+    fresh.close()
+    fourth, fourth_requests = counted()
+    assert fourth == expected and fourth_requests == 2 + 9  # v2 forgotten; v3, bge new
+    store.close()
+
+
 def test_list_valued_tags_leave_the_count_to_the_scan(chroma_store: ChromaTestStore) -> None:
     """Chroma's filters do not match a list by its items: None, and the version mix scans."""
     lists_in_model = unique_name()
