@@ -32,7 +32,7 @@ from driftwatch.checks.base import CheckContext
 from driftwatch.checks.version_mix import check_version_mix
 from driftwatch.config import CollectionConfig
 from driftwatch.stores.chroma import ChromaCollection, ChromaStore
-from tests.support.chroma_server import ChromaServer, start_chroma_server
+from tests.support.chroma_server import ChromaServer, CountingGets, start_chroma_server
 
 DATA = WORK_DIR / "chroma-server-tags"
 
@@ -42,21 +42,6 @@ class ScanningCollection(ChromaCollection):
 
     def tag_counts(self) -> None:
         return None
-
-
-class CountingGets:
-    """A Chroma collection whose ``get`` calls are counted (requests per version mix)."""
-
-    def __init__(self, coll: Any) -> None:
-        self._coll = coll
-        self.gets = 0
-
-    def get(self, **kwargs: Any) -> Any:
-        self.gets += 1
-        return self._coll.get(**kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._coll, name)
 
 
 def build(server: ChromaServer, name: str, records: int) -> None:

@@ -69,6 +69,29 @@ def median_wall(timings: list[Timing]) -> float:
     return walls[mid] if len(walls) % 2 else (walls[mid - 1] + walls[mid]) / 2
 
 
+def probe_store_timings(handle: Any, rng: Any, queries: Any, reps: int) -> dict[str, Any]:
+    """Best and median seconds of ``reps`` runs each of a store handle's probe
+    calls: count, sample(300), top-10 queries, and one probe's store work
+    (count + dimension + sample(300) + the queries)."""
+
+    def probe() -> None:
+        handle.count()
+        handle.dimension()
+        handle.sample(300, rng)
+        handle.query(queries, 10)
+
+    out: dict[str, Any] = {}
+    for label, fn in (
+        ("count", handle.count),
+        ("sample_300", lambda: handle.sample(300, rng)),
+        (f"queries_{len(queries)}", lambda: handle.query(queries, 10)),
+        ("probe_store_work", probe),
+    ):
+        t = [time_call(fn)[0] for _ in range(reps)]
+        out[label] = {"best_s": round(best(t).wall_s, 4), "median_s": round(median_wall(t), 4)}
+    return out
+
+
 def peak_rss_mb() -> float:
     """Peak resident set size of this process so far, in MiB (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -28,9 +28,8 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 from scipy import stats
 
-from benchmarks.common import WORK_DIR, best, median_wall, time_call, write_results
+from benchmarks.common import WORK_DIR, best, probe_store_timings, time_call, write_results
 from driftwatch.stores import open_store
-from driftwatch.stores.base import CollectionHandle
 from tests.support.pgserver import PgVectorServer, start_pg_vector_server
 
 DIM = 384
@@ -100,25 +99,7 @@ def measure(server: PgVectorServer, records: int, reps: int) -> dict[str, Any]:
     rng = np.random.default_rng(0)
     queries = rng.standard_normal((20, DIM)).astype(np.float32)
     out: dict[str, Any] = {"records": records}
-
-    def timed(fn: Any) -> list[Any]:
-        return [time_call(fn)[0] for _ in range(reps)]
-
-    def probe(h: CollectionHandle) -> None:
-        h.count()
-        h.dimension()
-        h.sample(300, rng)
-        h.query(queries, 10)
-
-    for label, fn in (
-        ("count", handle.count),
-        ("sample_300", lambda: handle.sample(300, rng)),
-        ("queries_20", lambda: handle.query(queries, 10)),
-        ("probe_store_work", lambda: probe(handle)),
-    ):
-        t = timed(fn)
-        out[label] = {"best_s": round(best(t).wall_s, 4), "median_s": round(median_wall(t), 4)}
-
+    out |= probe_store_timings(handle, rng, queries, reps)
     group_by = sql.SQL(
         "SELECT metadata -> 'embedding_model', metadata -> 'embedding_version', count(*) "
         "FROM {} GROUP BY 1, 2"

@@ -27,6 +27,7 @@ from driftwatch.stores.chroma import ChromaCollection, ChromaStore
 from tests.support.chroma_server import (
     ChromaServer,
     ChromaTestStore,
+    CountingGets,
     EmbeddedChroma,
     free_port,
     start_chroma_server,
@@ -393,21 +394,6 @@ def test_server_tag_counts_match_the_version_mix_scan(
     assert by_filters.message == by_scan.message
     assert by_filters.value == by_scan.value
     assert by_filters.detail == by_scan.detail
-
-
-class CountingGets:
-    """A Chroma collection whose ``get`` requests are counted."""
-
-    def __init__(self, coll: Any) -> None:
-        self._coll = coll
-        self.gets = 0
-
-    def get(self, **kwargs: Any) -> Any:
-        self.gets += 1
-        return self._coll.get(**kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._coll, name)
 
 
 def test_server_tag_counts_start_from_the_pairs_the_last_count_found(

@@ -220,3 +220,18 @@ def chroma_test_store(kind: str, tmp_path: Path) -> ChromaTestStore:
 def chroma_store(request: pytest.FixtureRequest, tmp_path: Path) -> ChromaTestStore:
     """Each test twice: against an embedded Chroma directory, then the shared server."""
     return chroma_test_store(request.param, tmp_path)
+
+
+class CountingGets:
+    """A Chroma collection whose ``get`` requests are counted (requests per count)."""
+
+    def __init__(self, coll: Any) -> None:
+        self._coll = coll
+        self.gets = 0
+
+    def get(self, **kwargs: Any) -> Any:
+        self.gets += 1
+        return self._coll.get(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._coll, name)
