@@ -188,12 +188,14 @@ def _write_rate(
     # The timed texts are the first of the sample's records with text, in order.
     records = green_records(spec, sample[: len(timed)], vectors)
     try:
+        blue = endpoints.blue()
         return measure_write_rate(
             spec.config.stores[spec.target_store],
             records,
-            endpoints.blue().distance(),
+            blue.distance(),
             spec.migration.batch_size,
             total,
+            index=blue.index_settings(),
         )
     except (DriftwatchError, OSError) as exc:  # a full temp dir: the estimate is extra
         log.warning("migrate plan: green's writes not timed on a scratch store: %s", exc)

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from driftwatch.config import ChromaStoreConfig, PgvectorStoreConfig, QdrantStoreConfig
-from driftwatch.stores.base import Distance, StoredRecord, WritableStore
+from driftwatch.stores.base import Distance, IndexSettings, StoredRecord, WritableStore
 
 SCRATCH_COLLECTION = "driftwatch-plan-scratch"
 
@@ -47,10 +47,13 @@ def measure_write_rate(
     distance: Distance,
     batch_size: int,
     total: int,
+    *,
+    index: IndexSettings | None = None,
 ) -> float | None:
     """Records/s writing green of ``total`` records, from writing ``records``
     (``SCRATCH_ROUNDS`` times over) into a scratch collection of the target's
-    kind, scaled by ``growth``; None where no scratch store can stand in for the
+    kind, built with the index settings green will get (blue's, ``index``),
+    scaled by ``growth``; None where no scratch store can stand in for the
     target, or with fewer than two records."""
     if len(records) < 2 or records[0].embedding is None:
         return None
@@ -60,7 +63,7 @@ def measure_write_rate(
             return None
         try:
             dimension = len(records[0].embedding)
-            coll = store.create_collection(SCRATCH_COLLECTION, dimension, distance)
+            coll = store.create_collection(SCRATCH_COLLECTION, dimension, distance, None, index)
             # The first record pays for creating the segment files: untimed.
             coll.upsert(records[:1])
             timed = scratch_records(records, SCRATCH_ROUNDS)

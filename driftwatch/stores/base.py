@@ -27,6 +27,13 @@ Distance = Literal["cosine", "l2", "ip"]
 # (model tag, version tag) -> records; None where a record carries no tag.
 TagCounts = dict[tuple[str | None, str | None], int]
 
+# A collection's vector-index settings as its store names them, with the store's
+# kind: {"kind": "chroma", "hnsw": {...}}, {"kind": "pgvector", "method": "hnsw",
+# "options": {...}}, {"kind": "qdrant", "hnsw": {...}}. A migration creates green
+# with blue's, so that green searches as blue did; a store applies settings of
+# its own kind and ignores another's.
+IndexSettings = Mapping[str, Any]
+
 
 def text_hash(text: str | None) -> str | None:
     """The hash migrations compare to tell a changed text from an unchanged one."""
@@ -98,6 +105,10 @@ class CollectionHandle(Protocol):
         """The distance the collection's index uses."""
         ...
 
+    def index_settings(self) -> IndexSettings | None:
+        """The vector index's build and search settings, None without an index."""
+        ...
+
     def iter_metadata(
         self, page_size: int | None = None, progress: ProgressCallback | None = None
     ) -> Iterator[Sequence[Mapping[str, Any] | None]]:
@@ -166,9 +177,12 @@ class WritableStore(VectorStore, Protocol):
         dimension: int,
         distance: Distance,
         options: CollectionOptions | None = None,
+        index: IndexSettings | None = None,
     ) -> WritableCollection:
         """Create the collection, or open it if it exists with this dimension and
-        distance; raises StoreError naming both when it exists with others."""
+        distance; raises StoreError naming both when it exists with others.
+        ``index``: settings from ``index_settings()`` of a collection, applied
+        when it is of this store's kind (an existing collection is left as it is)."""
         ...
 
     def open_writable(

@@ -38,6 +38,7 @@ from driftwatch.redact import redact_url
 from driftwatch.stores.base import (
     CollectionOptions,
     Distance,
+    IndexSettings,
     ProgressCallback,
     QueryHits,
     StoredRecord,
@@ -72,6 +73,17 @@ _MAX_METADATA_PAGE = 32_766
 # Records per request while looking for a key's values (``_values_of``): a few
 # ms per request, and few records read past each value's first.
 _PROBE_PAGE = 100
+# The HNSW settings a migration's green takes from blue (Chroma 1.x configuration keys).
+_HNSW_COPIED = frozenset(
+    {
+        "ef_construction",
+        "ef_search",
+        "max_neighbors",
+        "resize_factor",
+        "batch_size",
+        "sync_threshold",
+    }
+)
 # A metadata value Chroma's where filters compare (a tag value), and with its
 # kind ("str", "int", "float", "bool"), so that True and 1 stay apart as keys.
 _Scalar = str | int | float | bool
@@ -125,8 +137,10 @@ class ChromaStore:
         dimension: int,
         distance: Distance,
         options: CollectionOptions | None = None,
+        index: IndexSettings | None = None,
     ) -> WritableChromaCollection:
-        """Create ``name`` with this distance (the hnsw space), or open it if it
+        """Create ``name`` with this distance (the hnsw space) and the HNSW
+        settings of ``index`` (another Chroma collection's), or open it if it
         exists with the same dimension and distance."""
         if distance not in _SIMILARITY:
             raise StoreError(f"unsupported distance {distance!r} for Chroma collection {name!r}")
@@ -139,7 +153,7 @@ class ChromaStore:
                     coll = client.create_collection(
                         name,
                         embedding_function=None,
-                        configuration={"hnsw": {"space": distance}},
+                        configuration={"hnsw": {**_hnsw_settings(index), "space": distance}},
                         metadata={_DIMENSION_KEY: dimension},
                     )
             handle = WritableChromaCollection(
@@ -324,6 +338,12 @@ class ChromaCollection:
 
     def distance(self) -> Distance:
         return self.space
+
+    def index_settings(self) -> IndexSettings | None:
+        """The HNSW settings of the collection's configuration but its space
+        (a collection on Chroma's distributed SPANN index has none to copy)."""
+        hnsw = _hnsw_settings({"kind": "chroma", "hnsw": self.configuration_json.get("hnsw")})
+        return {"kind": "chroma", "hnsw": hnsw} if hnsw else None
 
     def tag_counts(self) -> TagCounts | None:
         """Records per (model, version) tag, named as ``metadata_tag`` names them.
@@ -680,6 +700,14 @@ class WritableChromaCollection(ChromaCollection):
         for start in range(0, len(ids), batch):
             chunk = list(ids[start : start + batch])
             self._call(f"deleting {len(chunk)} records", self._coll.delete, ids=chunk)
+
+
+def _hnsw_settings(index: IndexSettings | None) -> dict[str, Any]:
+    """The HNSW build and search settings of a Chroma collection's ``index_settings``:
+    not the space (the migration's distance) nor num_threads (the machine's)."""
+    if not index or index.get("kind") != "chroma" or not isinstance(index.get("hnsw"), Mapping):
+        return {}
+    return {k: v for k, v in index["hnsw"].items() if k in _HNSW_COPIED and v is not None}
 
 
 def collection_space(collection: Any) -> Distance:

@@ -59,6 +59,7 @@ from driftwatch.stores.base import (
     CollectionHandle,
     CollectionOptions,
     Distance,
+    IndexSettings,
     ProgressCallback,
     QueryHits,
     StoredRecord,
@@ -402,9 +403,10 @@ class IsolatedWritableStore(IsolatedStore):
         dimension: int,
         distance: Distance,
         options: CollectionOptions | None = None,
+        index: IndexSettings | None = None,
     ) -> WritableCollection:
         handle = RemoteWritableCollection(
-            self, name, options, writable=True, create=(dimension, distance)
+            self, name, options, writable=True, create=(dimension, distance, index)
         )
         handle.ensure_open()
         return handle
@@ -457,13 +459,13 @@ class RemoteCollection:
         options: CollectionOptions | None,
         *,
         writable: bool,
-        create: tuple[int, Distance] | None = None,
+        create: tuple[int, Distance, IndexSettings | None] | None = None,
     ) -> None:
         self._store = store
         self._name = name
         self._options = options
         self._writable = writable
-        self._create = create  # (dimension, distance) for create_collection
+        self._create = create  # (dimension, distance, index) for create_collection
         self.ref: tuple[int, int] | None = None  # (generation, id in the worker)
 
     @property
@@ -498,6 +500,10 @@ class RemoteCollection:
     def distance(self) -> Distance:
         dist: Distance = self._invoke("distance")
         return dist
+
+    def index_settings(self) -> IndexSettings | None:
+        settings: IndexSettings | None = self._invoke("index_settings")
+        return settings
 
     def tag_counts(self) -> TagCounts | None:
         counts: TagCounts | None = self._invoke("tag_counts")
@@ -668,11 +674,12 @@ class _Served:
         name: str,
         options: CollectionOptions | None,
         writable: bool,
-        create: tuple[int, Distance] | None,
+        create: tuple[int, Distance, IndexSettings | None] | None,
     ) -> int:
         opt = () if options is None else (options,)
         if create is not None:
-            handle = self.store.create_collection(name, create[0], create[1], *opt)
+            dimension, distance, index = create
+            handle = self.store.create_collection(name, dimension, distance, options, index)
         elif writable:
             handle = self.store.open_writable(name, *opt)
         else:

@@ -50,6 +50,7 @@ from driftwatch.errors import CollectionNotFound, StoreError, StoreUnavailable
 from driftwatch.stores.base import (
     CollectionOptions,
     Distance,
+    IndexSettings,
     ProgressCallback,
     QueryHits,
     StoredRecord,
@@ -63,6 +64,7 @@ from driftwatch.stores.pgvector_catalog import (
     table_columns,
     table_ident,
     table_size,
+    vector_index,
 )
 
 # pgvector distance operator per distance, and its value -> cosine-like similarity.
@@ -226,10 +228,14 @@ class PgvectorStore:
         dimension: int,
         distance: Distance,
         options: CollectionOptions | None = None,
+        index: IndexSettings | None = None,
     ) -> PgvectorCollection:
         """Create table ``name`` (id text primary key, vector(dimension), text,
-        metadata jsonb) with an HNSW index of ``distance``'s opclass; open it
-        instead if it exists with this dimension and distance."""
+        metadata jsonb) with an HNSW index of ``distance``'s opclass, built with
+        the ``m`` and ``ef_construction`` of ``index`` (another pgvector table's
+        HNSW index); open it instead if it exists with this dimension and distance.
+        A source indexed by IVFFlat gives an HNSW index with pgvector's defaults:
+        IVFFlat's lists are trained on the rows there are, none in a new table."""
         options = options or CollectionOptions()
         if options.layout != "table":
             raise StoreError(
@@ -264,11 +270,13 @@ class PgvectorStore:
         with self.connection(f"creating table {name!r}") as conn, conn.transaction():
             conn.execute(sql.SQL("CREATE TABLE {} ({})").format(ident, sql.SQL(", ").join(parts)))
             if dimension <= HNSW_MAX_DIM["vector"]:
+                build = ", ".join(f"{k} = {v}" for k, v in _hnsw_build(index).items())
                 conn.execute(
-                    sql.SQL("CREATE INDEX ON {} USING hnsw ({} {})").format(
+                    sql.SQL("CREATE INDEX ON {} USING hnsw ({} {}){}").format(
                         ident,
                         sql.Identifier(cols["vector"]),
                         sql.SQL(f"vector_{distance}_ops"),
+                        sql.SQL(f" WITH ({build})" if build else ""),  # fixed keys, ints
                     )
                 )
             else:  # HNSW cannot index it: keep the distance where _distance finds it
@@ -278,6 +286,22 @@ class PgvectorStore:
                     )
                 )
         return self.open_writable(name, options)
+
+
+def _hnsw_build(index: IndexSettings | None) -> dict[str, int]:
+    """``m`` and ``ef_construction`` of another pgvector table's HNSW index, as integers."""
+    if not index or index.get("kind") != "pgvector" or index.get("method") != "hnsw":
+        return {}
+    options = index.get("options")
+    if not isinstance(options, Mapping):
+        return {}
+    out: dict[str, int] = {}
+    for key in ("m", "ef_construction"):
+        try:
+            out[key] = int(options[key])
+        except (KeyError, TypeError, ValueError):
+            continue
+    return out
 
 
 class PgvectorCollection:
@@ -320,6 +344,15 @@ class PgvectorCollection:
 
     def distance(self) -> Distance:
         return self.table.distance
+
+    def index_settings(self) -> IndexSettings | None:
+        """The vector column's HNSW/IVFFlat index: method and WITH options."""
+        t = self.table
+        with self._store.connection(f"reading the index of {t.describe()}") as conn:
+            found = vector_index(conn, t.oid, t.vector)
+        return (
+            None if found is None else {"kind": "pgvector", "method": found[0], "options": found[1]}
+        )
 
     # --- scans -----------------------------------------------------------------
 

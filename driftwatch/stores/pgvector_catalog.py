@@ -135,6 +135,24 @@ def _distance(conn: psycopg.Connection[Any], oid: int, column: str) -> Distance:
     return match.group(1) if match else _DEFAULT_DISTANCE  # type: ignore[return-value]
 
 
+def vector_index(
+    conn: psycopg.Connection[Any], oid: int, column: str
+) -> tuple[str, dict[str, str]] | None:
+    """(access method, its WITH options) of the oldest HNSW/IVFFlat index on the column."""
+    row = conn.execute(
+        "SELECT am.amname, coalesce(ic.reloptions, '{}') FROM pg_index i "
+        "JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam "
+        "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey::int2[]) "
+        "WHERE i.indrelid = %s AND a.attname = %s AND am.amname = ANY(%s) "
+        "ORDER BY i.indexrelid LIMIT 1",
+        (oid, column, list(_INDEXED_METHODS)),
+    ).fetchone()
+    if row is None:
+        return None
+    options = dict(str(o).split("=", 1) for o in row[1] if "=" in str(o))
+    return str(row[0]), options
+
+
 def table_size(conn: psycopg.Connection[Any], oid: int) -> tuple[int, float]:
     """(blocks in the table now, estimated rows): the blocks exact, the rows from statistics."""
     row = conn.execute(

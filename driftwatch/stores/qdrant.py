@@ -39,6 +39,7 @@ from driftwatch.redact import redact_url
 from driftwatch.stores.base import (
     CollectionOptions,
     Distance,
+    IndexSettings,
     ProgressCallback,
     QueryHits,
     StoredRecord,
@@ -86,6 +87,11 @@ class QdrantStore:
             f"qdrant server {redact_url(cfg.url)}" if cfg.url else f"qdrant directory {cfg.path}"
         )
 
+    @property
+    def local(self) -> bool:
+        """qdrant-client's local mode (``path:``): points in this process, no index."""
+        return self._cfg.url is None
+
     # --- VectorStore / WritableStore -------------------------------------------
 
     def open_collection(
@@ -104,9 +110,11 @@ class QdrantStore:
         dimension: int,
         distance: Distance,
         options: CollectionOptions | None = None,
+        index: IndexSettings | None = None,
     ) -> WritableQdrantCollection:
-        """Create ``name`` (the vector ``vector_name``, this size and distance), or
-        open it if it exists with the same dimension and distance."""
+        """Create ``name`` (the vector ``vector_name``, this size and distance, the
+        HNSW settings of ``index``: another Qdrant collection's), or open it if it
+        exists with the same dimension and distance."""
         options = options or CollectionOptions()
         if distance not in _QDRANT_DISTANCE:
             raise StoreError(f"unsupported distance {distance!r} for Qdrant collection {name!r}")
@@ -115,7 +123,12 @@ class QdrantStore:
         with self.guard(f"creating collection {name!r}"):
             if not client.collection_exists(name):
                 vectors: Any = {options.vector_name: params} if options.vector_name else params
-                client.create_collection(name, vectors_config=vectors)
+                hnsw = _hnsw_settings(index)
+                client.create_collection(
+                    name,
+                    vectors_config=vectors,
+                    hnsw_config=models.HnswConfigDiff(**hnsw) if hnsw else None,
+                )
         handle = self._open(name, options, WritableQdrantCollection)
         if handle.dimension() != dimension or handle.distance() != distance:
             raise StoreError(
@@ -224,6 +237,19 @@ class QdrantCollection:
     def dimension(self) -> int | None:
         """The vector size the collection is configured with."""
         return int(self._params.size)
+
+    def index_settings(self) -> IndexSettings | None:
+        """The collection's HNSW settings, with the vector's own overrides (a
+        named vector may have them), but not max_indexing_threads (the machine's).
+        None in local mode, which searches without an index (and reports only
+        Qdrant's defaults, whatever a collection was created with)."""
+        if self._store.local:
+            return None
+        info = self._call("reading the configuration", self._client.get_collection, self._name)
+        hnsw = info.config.hnsw_config.model_dump(exclude_none=True)
+        if self._params.hnsw_config is not None:
+            hnsw |= self._params.hnsw_config.model_dump(exclude_none=True)
+        return {"kind": "qdrant", "hnsw": _hnsw_settings({"kind": "qdrant", "hnsw": hnsw})}
 
     def distance(self) -> Distance:
         distance = _DISTANCES.get(self._params.distance)
@@ -515,6 +541,14 @@ _SIMILARITY: dict[Distance, Callable[[float], float]] = {
     "ip": lambda s: s,
     "l2": lambda d: 1.0 - d * d / 2.0,
 }
+
+
+def _hnsw_settings(index: IndexSettings | None) -> dict[str, Any]:
+    """A Qdrant collection's ``index_settings`` HNSW part, as HnswConfigDiff takes it."""
+    if not index or index.get("kind") != "qdrant" or not isinstance(index.get("hnsw"), Mapping):
+        return {}
+    known = set(models.HnswConfigDiff.model_fields) - {"max_indexing_threads"}
+    return {k: v for k, v in index["hnsw"].items() if k in known and v is not None}
 
 
 def _record_id(point: Any) -> str:

@@ -59,6 +59,45 @@ def test_run_copies_every_record_with_text_tagged_and_never_writes_blue(
         assert float(np.dot(r.embedding, corpus_vectors(MINILM)[docs[r.id]])) < 0.6
 
 
+def tune_blue_index(env: MigrationEnv) -> None:
+    """What an application's operator may have done to blue: a tuned index."""
+    if env.sut.kind == "pgvector":
+        with env.sut.server.admin() as conn:  # type: ignore[attr-defined]
+            conn.execute(f'DROP INDEX IF EXISTS "{env.blue}_embedding_idx"')
+            conn.execute(
+                f'CREATE INDEX ON "{env.blue}" USING hnsw (embedding vector_cosine_ops) '
+                "WITH (m = 8, ef_construction = 40)"
+            )
+        return
+    client = env.sut.chroma.client()  # type: ignore[attr-defined]
+    try:
+        client.get_collection(env.blue).modify(configuration={"hnsw": {"ef_search": 42}})
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("env", ["chroma-embedded", "pgvector"], indirect=True)
+def test_green_is_indexed_as_blue_is(env: MigrationEnv) -> None:
+    """Green searches as blue did after a cutover: its index takes blue's settings."""
+    env.fill_blue(BLUE[:30])
+    tune_blue_index(env)
+    env.write_config()
+    with env.endpoints() as endpoints:
+        assert run_migration(endpoints, None).complete
+    store, blue = env.open(env.blue)
+    try:
+        wanted = blue.index_settings()
+        green = store.open_collection(env.green)
+        assert green.index_settings() == wanted
+    finally:
+        store.close()
+    assert wanted is not None
+    if env.sut.kind == "pgvector":
+        assert wanted["options"] == {"m": "8", "ef_construction": "40"}
+    else:
+        assert wanted["hnsw"]["ef_search"] == 42
+
+
 @LIVE_STORES
 def test_run_catches_up_with_writes_into_blue_during_the_run(env: MigrationEnv) -> None:
     env.fill_blue(BLUE)

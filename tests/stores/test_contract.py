@@ -279,3 +279,56 @@ def test_write_round_trip(store_under_test: StoreUnderTest, tmp_path: object) ->
         assert str(DIM) in str(info.value) and str(DIM + 1) in str(info.value)
     finally:
         store.close()
+
+
+# Index settings other than each store's defaults, as index_settings() names them.
+CUSTOM_INDEX: dict[str, dict[str, object]] = {
+    "chroma": {
+        "kind": "chroma",
+        "hnsw": {"ef_construction": 50, "max_neighbors": 12, "ef_search": 40},
+    },
+    "pgvector": {
+        "kind": "pgvector",
+        "method": "hnsw",
+        "options": {"m": "8", "ef_construction": "40"},
+    },
+    "qdrant": {"kind": "qdrant", "hnsw": {"m": 8, "ef_construct": 50}},
+}
+
+
+def _within(wanted: object, got: object) -> bool:
+    """Every key of ``wanted`` (nested) has the same value in ``got``."""
+    if isinstance(wanted, dict):
+        return isinstance(got, dict) and all(_within(v, got.get(k)) for k, v in wanted.items())
+    return wanted == got
+
+
+def test_create_collection_builds_the_index_with_settings_of_its_kind(
+    store_under_test: StoreUnderTest,
+) -> None:
+    """What a migration's green takes from blue: the settings given are applied
+    and read back the same, copying them gives an equal index, and another
+    store kind's settings are ignored (the store's defaults)."""
+    kind = store_under_test.kind.split("-")[0]  # chroma-embedded, chroma-server: chroma
+    existing, _ = store_under_test.collection(_vectors(2, 9))  # the application's store
+    existing.close()
+    store = open_store("sut", store_under_test.store_config())
+    assert isinstance(store, WritableStore)
+    options = store_under_test.options()
+    try:
+        custom = store.create_collection(
+            unique_name("a"), DIM, "cosine", options, CUSTOM_INDEX[kind]
+        )
+        settings = custom.index_settings()
+        if kind == "qdrant":  # local mode has no index (a server's is not testable here)
+            assert settings is None
+            return
+        assert settings is not None and _within(CUSTOM_INDEX[kind], dict(settings))
+        copied = store.create_collection(unique_name("b"), DIM, "l2", options, settings)
+        assert copied.index_settings() == settings and copied.distance() == "l2"
+        default = store.create_collection(unique_name("c"), DIM, "cosine", options)
+        foreign = next(v for k, v in CUSTOM_INDEX.items() if k != kind)
+        other = store.create_collection(unique_name("d"), DIM, "cosine", options, foreign)
+        assert other.index_settings() == default.index_settings() != settings
+    finally:
+        store.close()
