@@ -31,13 +31,14 @@ def test_a_local_candidate_is_timed_by_the_median_of_its_rounds(
     candidate = CountingEmbedder()
     spec = SimpleNamespace(
         candidate=OnnxEmbedderConfig.model_validate({"kind": "onnx", "model": PARAPHRASE}),
-        migration=SimpleNamespace(batch_size=64, concurrency=1),
+        migration=SimpleNamespace(batch_size=16, concurrency=1),
     )
     endpoints = SimpleNamespace(spec=spec, candidate=lambda: candidate)
+    monkeypatch.setattr(plan, "TIME_SAMPLE", 48)  # three batches of 16: quick to embed
     # Each round reads the clock twice; the second round stalls (10x slower).
     ticks: Iterator[float] = iter([0.0, 1.0, 10.0, 20.0, 30.0, 31.5])
     monkeypatch.setattr(plan.time, "perf_counter", lambda: next(ticks))
-    texts = [d["text"] for d in corpus()[:300]]
+    texts = [d["text"] for d in corpus()[:60]]
 
     rate, dimension, timed, vectors = plan._throughput(endpoints, texts)  # type: ignore[arg-type]
 
