@@ -40,7 +40,7 @@ from driftwatch.migrate.diff import Diff, diff_collections
 from driftwatch.migrate.spec import Endpoints, MigrationSpec
 from driftwatch.migrate.state import start_run, update_run
 from driftwatch.state.db import StateDB
-from driftwatch.stores.base import IndexSettings, StoredRecord, WritableCollection
+from driftwatch.stores.base import CollectionHandle, StoredRecord, WritableCollection
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def run_migration(
     reader = endpoints.blue_records()
     candidate = endpoints.candidate()
     run_id = start_run(db, spec.blue.name, spec.migration.target, candidate.model) if db else None
-    writer = _Writer(endpoints, blue.distance(), blue.index_settings())
+    writer = _Writer(endpoints, blue)
     embedded = deleted = 0
     try:
         for pass_no in range(1, MAX_PASSES + 1):
@@ -126,10 +126,9 @@ class _Writer:
     """Green, created on the first batch with the candidate's dimension and blue's
     distance and index settings (where the stores are of one kind)."""
 
-    def __init__(self, endpoints: Endpoints, distance: Any, index: IndexSettings | None) -> None:
+    def __init__(self, endpoints: Endpoints, blue: CollectionHandle) -> None:
         self._endpoints = endpoints
-        self._distance = distance
-        self._index = index
+        self._blue = blue
         self.green: WritableCollection | None = endpoints.green()
         self._checked: int | None = None  # the dimension green was checked/created with
 
@@ -148,9 +147,9 @@ class _Writer:
             self.green = self._endpoints.target_store().create_collection(
                 spec.migration.target,
                 dimension,
-                self._distance,
+                self._blue.distance(),
                 spec.green().options(),
-                self._index,
+                self._blue.index_settings(),  # read only when green is made
             )
         self._checked = dimension
         return self.green

@@ -35,6 +35,15 @@ TagCounts = dict[tuple[str | None, str | None], int]
 IndexSettings = Mapping[str, Any]
 
 
+def index_part(index: IndexSettings | None, kind: str, part: str) -> Mapping[str, Any]:
+    """``index[part]`` where ``index`` came from a store of ``kind``, else empty: a
+    store applies index settings of its own kind and ignores another's."""
+    if not index or index.get("kind") != kind:
+        return {}
+    value = index.get(part)
+    return value if isinstance(value, Mapping) else {}
+
+
 def text_hash(text: str | None) -> str | None:
     """The hash migrations compare to tell a changed text from an unchanged one."""
     if text is None:

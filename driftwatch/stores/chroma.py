@@ -43,6 +43,7 @@ from driftwatch.stores.base import (
     QueryHits,
     StoredRecord,
     TagCounts,
+    index_part,
     text_hash,
 )
 from driftwatch.stores.chroma_inuse import refuse_if_in_use
@@ -153,7 +154,12 @@ class ChromaStore:
                     coll = client.create_collection(
                         name,
                         embedding_function=None,
-                        configuration={"hnsw": {**_hnsw_settings(index), "space": distance}},
+                        configuration={
+                            "hnsw": {
+                                **_hnsw_settings(index_part(index, "chroma", "hnsw")),
+                                "space": distance,
+                            }
+                        },
                         metadata={_DIMENSION_KEY: dimension},
                     )
             handle = WritableChromaCollection(
@@ -342,7 +348,7 @@ class ChromaCollection:
     def index_settings(self) -> IndexSettings | None:
         """The HNSW settings of the collection's configuration but its space
         (a collection on Chroma's distributed SPANN index has none to copy)."""
-        hnsw = _hnsw_settings({"kind": "chroma", "hnsw": self.configuration_json.get("hnsw")})
+        hnsw = _hnsw_settings(self.configuration_json.get("hnsw") or {})
         return {"kind": "chroma", "hnsw": hnsw} if hnsw else None
 
     def tag_counts(self) -> TagCounts | None:
@@ -702,12 +708,10 @@ class WritableChromaCollection(ChromaCollection):
             self._call(f"deleting {len(chunk)} records", self._coll.delete, ids=chunk)
 
 
-def _hnsw_settings(index: IndexSettings | None) -> dict[str, Any]:
-    """The HNSW build and search settings of a Chroma collection's ``index_settings``:
+def _hnsw_settings(hnsw: Mapping[str, Any]) -> dict[str, Any]:
+    """The HNSW build and search settings of a Chroma configuration's ``hnsw``:
     not the space (the migration's distance) nor num_threads (the machine's)."""
-    if not index or index.get("kind") != "chroma" or not isinstance(index.get("hnsw"), Mapping):
-        return {}
-    return {k: v for k, v in index["hnsw"].items() if k in _HNSW_COPIED and v is not None}
+    return {k: v for k, v in hnsw.items() if k in _HNSW_COPIED and v is not None}
 
 
 def collection_space(collection: Any) -> Distance:

@@ -55,6 +55,7 @@ from driftwatch.stores.base import (
     QueryHits,
     StoredRecord,
     TagCounts,
+    index_part,
 )
 from driftwatch.stores.pgvector_catalog import (
     HNSW_MAX_DIM,
@@ -290,11 +291,9 @@ class PgvectorStore:
 
 def _hnsw_build(index: IndexSettings | None) -> dict[str, int]:
     """``m`` and ``ef_construction`` of another pgvector table's HNSW index, as integers."""
-    if not index or index.get("kind") != "pgvector" or index.get("method") != "hnsw":
+    if not index or index.get("method") != "hnsw":
         return {}
-    options = index.get("options")
-    if not isinstance(options, Mapping):
-        return {}
+    options = index_part(index, "pgvector", "options")
     out: dict[str, int] = {}
     for key in ("m", "ef_construction"):
         try:

@@ -44,6 +44,7 @@ from driftwatch.stores.base import (
     QueryHits,
     StoredRecord,
     TagCounts,
+    index_part,
     text_hash,
 )
 
@@ -123,7 +124,7 @@ class QdrantStore:
         with self.guard(f"creating collection {name!r}"):
             if not client.collection_exists(name):
                 vectors: Any = {options.vector_name: params} if options.vector_name else params
-                hnsw = _hnsw_settings(index)
+                hnsw = _hnsw_settings(index_part(index, "qdrant", "hnsw"))
                 client.create_collection(
                     name,
                     vectors_config=vectors,
@@ -249,7 +250,7 @@ class QdrantCollection:
         hnsw = info.config.hnsw_config.model_dump(exclude_none=True)
         if self._params.hnsw_config is not None:
             hnsw |= self._params.hnsw_config.model_dump(exclude_none=True)
-        return {"kind": "qdrant", "hnsw": _hnsw_settings({"kind": "qdrant", "hnsw": hnsw})}
+        return {"kind": "qdrant", "hnsw": _hnsw_settings(hnsw)}
 
     def distance(self) -> Distance:
         distance = _DISTANCES.get(self._params.distance)
@@ -543,12 +544,10 @@ _SIMILARITY: dict[Distance, Callable[[float], float]] = {
 }
 
 
-def _hnsw_settings(index: IndexSettings | None) -> dict[str, Any]:
-    """A Qdrant collection's ``index_settings`` HNSW part, as HnswConfigDiff takes it."""
-    if not index or index.get("kind") != "qdrant" or not isinstance(index.get("hnsw"), Mapping):
-        return {}
+def _hnsw_settings(hnsw: Mapping[str, Any]) -> dict[str, Any]:
+    """HNSW settings as HnswConfigDiff takes them, but max_indexing_threads (the machine's)."""
     known = set(models.HnswConfigDiff.model_fields) - {"max_indexing_threads"}
-    return {k: v for k, v in index["hnsw"].items() if k in known and v is not None}
+    return {k: v for k, v in hnsw.items() if k in known and v is not None}
 
 
 def _record_id(point: Any) -> str:
