@@ -56,6 +56,8 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks.daemon_memory --malloc-arena-max 2
 	$(BIN)/python -m benchmarks.pgvector_store   # builds 1M rows once (~20 min)
 	$(BIN)/python -m benchmarks.chroma_write_growth
+	$(BIN)/python -m benchmarks.chroma_server_tags --records 20000 100000 --repeats 5
+	$(BIN)/python -m benchmarks.chroma_server_probe   # builds 1M records on a server once (~15 min)
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache

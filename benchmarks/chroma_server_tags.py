@@ -6,9 +6,10 @@ three (model, version) tags and ~2% untagged: ``benchmarks.stores.records_batch`
 Then, alternating sizes and methods in one run so that machine load hits all
 alike, it times ``check_version_mix`` through ``ChromaStore``:
 
-- filters: ``tag_counts()`` on the server (``ChromaCollection._count_by_filters``),
-  as the daemon runs it every cycle: the store remembers the tag pairs its
-  last count found, so only the residue and new values are looked for;
+- filters: ``tag_counts()`` on the server (``driftwatch.stores.chroma_tags``),
+  as the daemon runs it every cycle: the store keeps what its last count
+  found (the tag pairs, the ids of the records lacking a tag), so a count asks
+  for each pair and reads those records by id;
 - first: the same with nothing remembered (the first cycle after a start);
 - scan: the same handle with ``tag_counts`` off, so the check pages through
   ``iter_metadata`` (``get(limit, offset)``, what it did on a server before);

@@ -13,7 +13,6 @@ import os
 import sqlite3
 import threading
 import weakref
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,7 +25,6 @@ import numpy as np
 from chromadb.config import Settings
 from chromadb.errors import ChromaError, NotFoundError
 
-from driftwatch.checks.base import metadata_tag
 from driftwatch.config import ChromaStoreConfig
 from driftwatch.errors import (
     CollectionNotFound,
@@ -46,8 +44,10 @@ from driftwatch.stores.base import (
     index_part,
     text_hash,
 )
+from driftwatch.stores.chroma_ids import IdSnapshot, SnapshotSampler
 from driftwatch.stores.chroma_inuse import refuse_if_in_use
 from driftwatch.stores.chroma_sqlite import ChromaSqlite
+from driftwatch.stores.chroma_tags import CountedTags, TagFilters, Uncountable
 
 T = TypeVar("T")
 C = TypeVar("C", bound="ChromaCollection")
@@ -65,15 +65,11 @@ _DEFAULT_SPACE: Distance = "l2"  # Chroma's own default when a collection names 
 # with, so that a second create_collection can compare before any record exists.
 _DIMENSION_KEY = "driftwatch:dimension"
 _SQLITE_FILE = "chroma.sqlite3"  # present in every embedded Chroma directory
-# Ids per call when sampling: ids are small (~0.4 MB per page), and fewer,
-# larger pages matter because each get(offset=) walks up to its offset.
+# Ids per get by id (a sample's records, a migration's copies): ~0.4 MB of ids a page.
 _ID_PAGE = 20_000
 # Chroma 1.5 (embedded: measured; the server runs the same engine) fails a
 # metadata page of more records than SQLite's 32,766 bound variables.
 _MAX_METADATA_PAGE = 32_766
-# Records per request while looking for a key's values (``_values_of``): a few
-# ms per request, and few records read past each value's first.
-_PROBE_PAGE = 100
 # The HNSW settings a migration's green takes from blue (Chroma 1.x configuration keys).
 _HNSW_COPIED = frozenset(
     {
@@ -85,11 +81,6 @@ _HNSW_COPIED = frozenset(
         "sync_threshold",
     }
 )
-# A metadata value Chroma's where filters compare (a tag value), and with its
-# kind ("str", "int", "float", "bool"), so that True and 1 stay apart as keys.
-_Scalar = str | int | float | bool
-_Value = tuple[str, _Scalar]
-_Pairs = dict[_Value, dict[_Value, None]]  # model -> its versions
 
 
 def chroma_settings() -> Settings:
@@ -115,9 +106,12 @@ class ChromaStore:
         self._client: Any = None
         self._lock = threading.Lock()  # checks of several collections run in parallel
         self._handles: weakref.WeakSet[ChromaCollection] = weakref.WeakSet()
-        # (collection id, model key, version key) -> the tag pairs the last count
-        # found: the next count starts from them (``_count_by_filters``).
-        self.counted_tags: dict[tuple[str, str, str], _Pairs] = {}
+        # (collection id, model key, version key) -> what a server's last count
+        # of the collection's tags found: the next count starts from it.
+        self.counted_tags: dict[tuple[str, str, str], CountedTags] = {}
+        # collection id -> the ids a server's collection held at the last sample,
+        # from which the next one draws (``chroma_ids``).
+        self.id_snapshots: dict[str, IdSnapshot] = {}
         self.location = (
             f"chroma server {redact_url(cfg.url)}" if cfg.url else f"chroma directory {cfg.path}"
         )
@@ -355,127 +349,31 @@ class ChromaCollection:
         """Records per (model, version) tag, named as ``metadata_tag`` names them.
 
         Embedded: GROUP BY in SQLite. Server: Chroma's ``where`` filters
-        (``_count_by_filters``), so the server does the counting: the requests
-        grow with the distinct tags and the records lacking one, not with the
-        collection (an offset scan walks to each page's offset). None where a tag
-        key holds a list (Chroma's filters do not match a list by its items) or
-        a value of another type: the version mix then scans.
+        (``chroma_tags``), so the server does the counting: the requests grow
+        with the distinct tags, not with the collection (an offset scan walks to
+        each page's offset). None where a tag key holds a list (Chroma's filters
+        do not match a list by its items) or a value of another type: the
+        version mix then scans.
         """
         o = self.options
         if self._sqlite is not None:
             view = self._sqlite
             return self._read("counting tags", lambda: view.tag_counts(o.model_key, o.version_key))
+        filters = TagFilters(
+            get=lambda action, **kwargs: self._call(action, self._coll.get, **kwargs),
+            count=self.count,
+            model_key=o.model_key,
+            version_key=o.version_key,
+            page_size=min(self._page_size, _MAX_METADATA_PAGE),
+        )
+        remembered = (str(self._coll.id), o.model_key, o.version_key)
         try:
-            return self._count_by_filters(o.model_key, o.version_key)
-        except _Uncountable:
+            counts, self._store.counted_tags[remembered] = filters.counted(
+                self._store.counted_tags.get(remembered)
+            )
+        except Uncountable:
             return None
-
-    def _count_by_filters(self, model_key: str, version_key: str) -> TagCounts:
-        """Find the models, then the versions with each (``_discover``), and count
-        each (model, version) pair with one ids-only ``get``; records lacking
-        either tag are read on the way and counted from their metadata. Values
-        naming the same tag ("1", 1, 1.0) add up, as in a scan.
-
-        Two stages, because one filter of the records no pair found covers
-        ($or of a model $nin and, per model, a version $nin) measured slower
-        than the two simpler filters together.
-
-        The pairs the store's last count of this collection found are known
-        from the start (the daemon counts every cycle, and tags rarely change):
-        the two stages then read only the residue and new values, in full
-        pages, instead of probing for each value; a pair that has gone counts 0
-        and is forgotten.
-        """
-        remembered = (str(self._coll.id), model_key, version_key)
-        known = self._store.counted_tags.get(remembered, {})
-        pairs: _Pairs = {model: dict(versions) for model, versions in known.items()}
-
-        def note(metadata: Mapping[str, Any] | None) -> tuple[_Value | None, _Value | None]:
-            model = _filter_value(metadata, model_key)
-            version = _filter_value(metadata, version_key)
-            if model is not None:
-                versions = pairs.setdefault(model, {})
-                if version is not None:
-                    versions[version] = None
-            return model, version
-
-        residue = self._discover(
-            "finding the models",
-            lambda: _excluding(None, model_key, list(pairs)) if pairs else None,
-            lambda metadata: note(metadata)[0] is not None,
-            probing=not known,
-        )
-        if pairs:  # a model's versions seen above spare this stage a probe per model
-            residue += self._discover(
-                "finding the versions",
-                lambda: _versions_not_found(model_key, version_key, pairs),
-                lambda metadata: note(metadata)[1] is not None,
-                probing=not known,
-            )
-        counts = Counter(
-            (metadata_tag(m, model_key), metadata_tag(m, version_key)) for m in residue
-        )
-        found: _Pairs = {}
-        for model_value, versions in pairs.items():
-            for version_value in versions:
-                model, version = model_value[1], version_value[1]
-                page = self._call(
-                    "counting the records of a tag",
-                    self._coll.get,
-                    where={"$and": [{model_key: model}, {version_key: version}]},
-                    include=[],
-                )
-                if page["ids"]:
-                    counts[(_tag(model), _tag(version))] += len(page["ids"])
-                    found.setdefault(model_value, {})[version_value] = None
-        self._store.counted_tags[remembered] = found
-        return {tag: n for tag, n in counts.items() if n}
-
-    def _discover(
-        self,
-        action: str,
-        where: Callable[[], dict[str, Any] | None],
-        learn: Callable[[Mapping[str, Any] | None], bool],
-        *,
-        probing: bool,
-    ) -> list[Mapping[str, Any] | None]:
-        """Page through the records matching ``where()`` until only residue is
-        left, and return the residue's metadata.
-
-        ``learn`` notes a record's values and returns True when ``where()`` now
-        excludes the record, so each page's new values drop out of the next
-        request: of each value only the records in the page that found it are
-        read. False: the record has no value for the key and stays matched
-        (Chroma's $nin and $ne also match records lacking the key, which have
-        no value to exclude): it is residue, kept in storage order, and the next
-        page starts after it (offset = residue read), so each is read once.
-        Pages are small (``_PROBE_PAGE``) while they bring new values, since
-        every record read past a value's first is waste, and full once they
-        bring only residue; ``probing`` False (the values are likely known
-        already) starts with a full page.
-        """
-        residue: list[Mapping[str, Any] | None] = []
-        full = min(self._page_size, _MAX_METADATA_PAGE)
-        probe = min(_PROBE_PAGE, full)
-        size = probe if probing else full
-        while True:
-            page = self._call(
-                action,
-                self._coll.get,
-                where=where(),
-                include=["metadatas"],
-                limit=size,
-                offset=len(residue),
-            )
-            found = False
-            for metadata in page["metadatas"] or [None] * len(page["ids"]):
-                if learn(metadata):
-                    found = True
-                else:
-                    residue.append(metadata)
-            if len(page["ids"]) < size:
-                return residue
-            size = probe if found else full
+        return counts
 
     def count(self) -> int:
         if self._sqlite is not None:
@@ -560,53 +458,33 @@ class ChromaCollection:
                 return
 
     def sample(self, n: int, rng: np.random.Generator) -> list[StoredRecord]:
-        """A uniform random sample of ``n`` records across the whole collection:
-        n ids drawn uniformly (``_sample_ids``), then just those records by id."""
-        chosen = self._sample_ids(n, rng)
-        records: list[StoredRecord] = []
-        for i in range(0, len(chosen), _ID_PAGE):
-            page = self._call(
-                "fetching sampled records",
-                self._coll.get,
-                ids=chosen[i : i + _ID_PAGE],
-                include=["embeddings", "documents", "metadatas"],
-            )
-            records += _records(page)
-        return records
+        """A uniform random sample of ``n`` records across the whole collection.
 
-    def _sample_ids(self, n: int, rng: np.random.Generator) -> list[str]:
-        """Embedded: random integer keys in SQLite (``ChromaSqlite.sample_ids``),
-        reading only what is drawn, so a sample costs the same at any size.
-
-        Server: n distinct positions drawn uniformly from 0..count-1, then the
-        ids only (``include=[]``, ``_ID_PAGE`` per call) of the pages holding
-        them; each ``get(offset=)`` walks to its offset, so this grows with the
-        collection (Chroma's API has no other way to reach a random record).
+        Embedded: random integer keys in SQLite (``ChromaSqlite.sample_ids``),
+        reading only what is drawn, then just those records by id. Server: drawn
+        from the ids the store keeps between samples, brought up to date by the
+        tail of the collection (``chroma_ids``), so a sample costs the same at
+        any size but the first.
         """
         if self._sqlite is not None:
             view = self._sqlite
-            return self._read("sampling ids", lambda: view.sample_ids(n, rng))
-        total = self.count()
-        positions = np.sort(rng.choice(total, size=min(n, total), replace=False))
-        chosen: list[str] = []
-        while len(chosen) < len(positions):
-            # The page holding the next position: pages with none are skipped,
-            # and a full page always yields that position, so this ends.
-            first = int(positions[len(chosen)])
-            start = first - first % _ID_PAGE
-            page = self._call(
-                f"listing ids at offset {start}",
+            return self.get_records(self._read("sampling ids", lambda: view.sample_ids(n, rng)))
+        sampler = SnapshotSampler(
+            count=self.count,
+            list_ids=lambda offset, limit: self._call(
+                f"listing ids at offset {offset}",
                 self._coll.get,
                 include=[],
-                limit=_ID_PAGE,
-                offset=start,
-            )
-            ids = page["ids"]
-            wanted = positions[(positions >= start) & (positions < start + len(ids))]
-            chosen += [ids[int(p) - start] for p in wanted]
-            if len(ids) < _ID_PAGE:
-                break  # the collection shrank since count(): nothing further
-        return chosen
+                limit=limit,
+                offset=offset,
+            )["ids"],
+            fetch=self.get_records,
+        )
+        key = str(self._coll.id)
+        records, self._store.id_snapshots[key] = sampler.sample(
+            self._store.id_snapshots.get(key), n, rng
+        )
+        return records
 
     def query(self, embeddings: np.ndarray, k: int) -> list[QueryHits]:
         """Top-k per query; similarity converted from the collection space's distance."""
@@ -741,55 +619,6 @@ def _known_space(space: object) -> Distance:
         if space == known:
             return known
     raise StoreError(f"unsupported Chroma distance space {space!r}")
-
-
-class _Uncountable(Exception):
-    """A tag value Chroma's where filters cannot count (a list, another type)."""
-
-
-def _filter_value(metadata: Mapping[str, Any] | None, key: str) -> _Value | None:
-    """``key``'s value as Chroma's filters compare it, None if the record has none
-    (missing, or "", which ``metadata_tag`` counts as untagged).
-
-    Numbers compare by value (1 matches 1.0, so an integral float is the int),
-    booleans apart from numbers (True does not match 1), strings apart from both.
-    """
-    value = (metadata or {}).get(key)
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        return "bool", value
-    if isinstance(value, float) and value.is_integer():
-        return "int", int(value)
-    if isinstance(value, int | float | str):
-        return type(value).__name__, value
-    raise _Uncountable
-
-
-def _versions_not_found(
-    model_key: str, version_key: str, pairs: Mapping[_Value, Mapping[_Value, None]]
-) -> dict[str, Any]:
-    """The filter of the records of a model found with a version not found yet."""
-    per_model = [
-        _excluding({model_key: model}, version_key, list(versions))
-        for (_, model), versions in pairs.items()
-    ]
-    return per_model[0] if len(per_model) == 1 else {"$or": per_model}
-
-
-def _excluding(within: dict[str, Any] | None, key: str, known: list[_Value]) -> dict[str, Any]:
-    """``within`` and ``key`` $nin the known values (one $nin per kind: Chroma
-    requires the values of a list to share a type); ``within`` or ``known`` not empty."""
-    conditions = [within] if within else []
-    for kind in ("str", "int", "float", "bool"):
-        values = [value for k, value in known if k == kind]
-        if values:
-            conditions.append({key: {"$nin": values}})
-    return conditions[0] if len(conditions) == 1 else {"$and": conditions}
-
-
-def _tag(value: _Scalar) -> str | None:
-    return metadata_tag({"value": value}, "value")
 
 
 def _records(page: Mapping[str, Any]) -> list[StoredRecord]:

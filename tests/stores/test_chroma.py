@@ -17,17 +17,13 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from driftwatch.checks.base import CheckContext, CheckResult
-from driftwatch.checks.version_mix import check_version_mix
-from driftwatch.config import ChromaStoreConfig, CollectionConfig
+from driftwatch.config import ChromaStoreConfig
 from driftwatch.errors import CollectionNotFound, StoreError, StoreUnavailable
 from driftwatch.stores import open_store
 from driftwatch.stores.base import StoredRecord, WritableCollection, WritableStore, text_hash
 from driftwatch.stores.chroma import ChromaCollection, ChromaStore
 from tests.support.chroma_server import (
-    ChromaServer,
     ChromaTestStore,
-    CountingGets,
     EmbeddedChroma,
     free_port,
     start_chroma_server,
@@ -35,12 +31,7 @@ from tests.support.chroma_server import (
 )
 from tests.support.loopback import LoopbackServer, Reply
 from tests.support.models import MINILM, corpus, embedder
-
-
-def unit_vectors(n: int, dim: int, seed: int = 0) -> np.ndarray:
-    vectors = np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors
+from tests.support.vectors import unit_vectors
 
 
 def open_collection(backend: ChromaTestStore, name: str, **cfg: Any) -> ChromaCollection:
@@ -313,162 +304,6 @@ def test_embedded_store_sees_writes_of_the_application_process(tmp_path: Path) -
     hits = coll.query(query, k=50)[0]
     assert len(hits.ids) == 15
     assert {f"new-{i}" for i in range(5)} <= set(hits.ids)
-
-
-def test_tag_counts_embedded_by_sql_server_by_filters(chroma_store: ChromaTestStore) -> None:
-    """Embedded: GROUP BY in SQLite; a server: Chroma's where filters. Same counts."""
-    name = unique_name()
-    metadatas = [{"embedding_model": "m", "embedding_version": 1}] * 3 + [{"a": 1}, None]
-    chroma_store.create_collection(name, unit_vectors(5, 4), metadatas=metadatas)
-
-    counts = open_collection(chroma_store, name).tag_counts()
-
-    assert counts == {("m", "1"): 3, (None, None): 2}
-
-
-def mixed_tags() -> list[dict[str, Any] | None]:
-    """Records tagged every way a scan names alike or apart, shuffled so that
-    untagged records and new values fall in the same filtered pages."""
-    groups: list[tuple[dict[str, Any] | None, int]] = [
-        ({"embedding_model": "minilm", "embedding_version": "v1"}, 40),
-        ({"embedding_model": "minilm", "embedding_version": "v2"}, 17),
-        ({"embedding_model": "minilm"}, 6),  # no version
-        ({"embedding_model": "minilm", "embedding_version": ""}, 2),
-        ({"embedding_model": 3, "embedding_version": 2}, 9),
-        ({"embedding_model": 3.0, "embedding_version": 2.0}, 4),  # named as 3 / 2
-        ({"embedding_model": "3", "embedding_version": "2"}, 5),  # named as 3 / 2 too
-        ({"embedding_model": 3, "embedding_version": 1.5}, 3),
-        ({"embedding_model": True, "embedding_version": 1}, 7),  # "True", not "1"
-        ({"embedding_model": 1, "embedding_version": True}, 2),
-        ({"embedding_model": False, "embedding_version": False}, 3),
-        ({"embedding_model": "", "embedding_version": "v1"}, 4),  # untagged model
-        ({"embedding_version": "v9"}, 5),
-        ({"source": "upload"}, 8),
-        (None, 6),
-    ]
-    records = [meta for meta, n in groups for _ in range(n)]
-    order = np.random.default_rng(3).permutation(len(records))
-    return [records[int(i)] for i in order]
-
-
-class ScanningCollection(ChromaCollection):
-    """The same server collection with the store's counting turned off, so that
-    the version mix takes its ``iter_metadata`` scan (what it did before)."""
-
-    def tag_counts(self) -> None:
-        return None
-
-
-@pytest.mark.parametrize("page_size", [7, 5000])
-def test_server_tag_counts_match_the_version_mix_scan(
-    chroma_server: ChromaServer, page_size: int
-) -> None:
-    name = unique_name()
-    metadatas = mixed_tags()
-    chroma_server.create_collection(name, unit_vectors(len(metadatas), 4), metadatas=metadatas)
-    cfg = CollectionConfig(store="s", name=name, embedder="live", expected_model="minilm")
-    store = ChromaStore("s", chroma_server.store_config(page_size=page_size))
-    counting = store.open_collection(name, cfg.options())
-    scanning = store._open(name, cfg.options(), ScanningCollection)
-
-    def version_mix(handle: ChromaCollection) -> CheckResult:
-        ctx = CheckContext(collection=cfg, store=handle, embedder=embedder(MINILM))
-        return check_version_mix(ctx)
-
-    by_filters, by_scan = version_mix(counting), version_mix(scanning)
-
-    assert counting.tag_counts() == {
-        ("minilm", "v1"): 40,
-        ("minilm", "v2"): 17,
-        ("minilm", None): 8,
-        ("3", "2"): 18,
-        ("3", "1.5"): 3,
-        ("True", "1"): 7,
-        ("1", "True"): 2,
-        ("False", "False"): 3,
-        (None, "v1"): 4,
-        (None, "v9"): 5,
-        (None, None): 14,
-    }
-    assert by_filters.status == by_scan.status == "drift"
-    assert by_filters.message == by_scan.message
-    assert by_filters.value == by_scan.value
-    assert by_filters.detail == by_scan.detail
-
-
-def test_server_tag_counts_start_from_the_pairs_the_last_count_found(
-    chroma_server: ChromaServer,
-) -> None:
-    """The daemon counts every cycle: the store remembers the pairs, so the next
-    count skips probing for them, and still sees pairs that came and went."""
-    name = unique_name()
-    metadatas = mixed_tags()
-    chroma_server.create_collection(name, unit_vectors(len(metadatas), 4), metadatas=metadatas)
-    cfg = CollectionConfig(store="s", name=name, embedder="live")
-    store = ChromaStore("s", chroma_server.store_config(page_size=5000))
-
-    def counted() -> tuple[Any, int]:
-        handle = store.open_collection(name, cfg.options())
-        gets = CountingGets(handle._coll)
-        handle._coll = gets
-        return handle.tag_counts(), gets.gets
-
-    first, first_requests = counted()
-    second, second_requests = counted()
-    # Known pairs: one full page per stage (the residue) and one request per pair;
-    # the filters see 8 pairs here (3 and "3" apart, though named alike).
-    assert second == first and second_requests == 2 + 8 < first_requests
-
-    # The application drops v2, re-embeds eight v1 records as v3, and adds a model.
-    client = chroma_server.client()
-    try:
-        coll = client.get_collection(name)
-        coll.delete(where={"embedding_version": "v2"})
-        v1 = coll.get(where={"embedding_version": "v1"}, limit=8)["ids"]
-        coll.update(
-            ids=v1, metadatas=[{"embedding_model": "minilm", "embedding_version": "v3"}] * 8
-        )
-        coll.add(
-            ids=["bge-1", "bge-2"],
-            embeddings=unit_vectors(2, 4, seed=9),
-            metadatas=[{"embedding_model": "bge", "embedding_version": "1"}] * 2,
-        )
-    finally:
-        client.close()
-    expected = dict(first)
-    del expected[("minilm", "v2")]
-    expected[("minilm", "v1")] -= 8
-    expected |= {("minilm", "v3"): 8, ("bge", "1"): 2}
-
-    third, _ = counted()
-    fresh = ChromaStore("fresh", chroma_server.store_config(page_size=5000))
-    assert third == fresh.open_collection(name, cfg.options()).tag_counts() == expected
-    fresh.close()
-    fourth, fourth_requests = counted()
-    assert fourth == expected and fourth_requests == 2 + 9  # v2 forgotten; v3, bge new
-    store.close()
-
-
-def test_list_valued_tags_leave_the_count_to_the_scan(chroma_store: ChromaTestStore) -> None:
-    """Chroma's filters do not match a list by its items: None, and the version mix scans."""
-    lists_in_model = unique_name()
-    lists_in_version = unique_name()
-    tagged: list[dict[str, Any] | None] = [{"embedding_model": "m", "embedding_version": "1"}] * 4
-    chroma_store.create_collection(
-        lists_in_model,
-        unit_vectors(5, 4),
-        metadatas=[*tagged, {"embedding_model": ["m", "n"], "embedding_version": "1"}],
-    )
-    chroma_store.create_collection(
-        lists_in_version,
-        unit_vectors(6, 4),
-        metadatas=[*tagged, {"embedding_model": "m", "embedding_version": [1, 2]}, None],
-    )
-
-    # Pages of 2: on a server, the list version is found by the versions' filter,
-    # after the model's first page has found the model and version "1".
-    assert open_collection(chroma_store, lists_in_model, page_size=2).tag_counts() is None
-    assert open_collection(chroma_store, lists_in_version, page_size=2).tag_counts() is None
 
 
 def test_collection_without_a_space_uses_chromas_default_l2(

@@ -223,14 +223,19 @@ def chroma_store(request: pytest.FixtureRequest, tmp_path: Path) -> ChromaTestSt
 
 
 class CountingGets:
-    """A Chroma collection whose ``get`` requests are counted (requests per count)."""
+    """A Chroma collection whose ``get`` requests are counted (requests per count)
+    and kept (``calls``: each request's arguments)."""
 
     def __init__(self, coll: Any) -> None:
         self._coll = coll
-        self.gets = 0
+        self.calls: list[dict[str, Any]] = []
+
+    @property
+    def gets(self) -> int:
+        return len(self.calls)
 
     def get(self, **kwargs: Any) -> Any:
-        self.gets += 1
+        self.calls.append(kwargs)
         return self._coll.get(**kwargs)
 
     def __getattr__(self, name: str) -> Any:

@@ -1,0 +1,109 @@
+"""One probe's store work on a Chroma server, at 100k and 1M records.
+
+    python -m benchmarks.chroma_server_probe [--records 100000 1000000] [--repeats 5]
+
+Uses the collections ``benchmarks.chroma_server_tags`` builds and caches under
+benchmarks/.work/ (384-d random unit vectors; built here if missing). Per size,
+through ``ChromaStore`` on a ``chroma run`` server on 127.0.0.1:
+
+- first sample: ``sample(300)`` with nothing kept, which lists every id once
+  (``driftwatch.stores.chroma_ids``);
+- sample: ``sample(300)`` as every later probe runs it: ``count()``, the tail
+  of the collection from the kept ids, the drawn records by id;
+- probe store work: count + dimension + sample(300) + 20 top-10 queries;
+- listing: every id listed in pages of 20,000, what each sample cost before
+  the store kept the ids (the baseline, alternated with the samples).
+
+Also a chi-square p-value of 50 samples' ids over 20 buckets of insertion order.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from benchmarks.chroma_server_tags import DATA, build
+from benchmarks.common import median_wall, peak_rss_mb, time_call, write_results
+from driftwatch.stores.chroma import ChromaCollection, ChromaStore
+from tests.support.chroma_server import start_chroma_server
+
+LIST_PAGE = 20_000
+
+
+def list_every_id(coll: Any) -> int:
+    listed, offset = 0, 0
+    while True:
+        page = coll.get(include=[], limit=LIST_PAGE, offset=offset)["ids"]
+        listed += len(page)
+        offset += LIST_PAGE
+        if len(page) < LIST_PAGE:
+            return listed
+
+
+def uniformity(handle: ChromaCollection, records: int, rng: np.random.Generator) -> float:
+    """p-value of 50 samples of 300 over 20 buckets of insertion order (ids rec-N)."""
+    buckets: Counter[int] = Counter()
+    for _ in range(50):
+        sample = handle.sample(300, rng)
+        buckets.update(int(r.id.rsplit("-", 1)[1]) * 20 // records for r in sample)
+    return float(stats.chisquare([buckets[b] for b in range(20)]).pvalue)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+
+    DATA.mkdir(parents=True, exist_ok=True)
+    server = start_chroma_server(DATA)
+    store = ChromaStore("bench", server.store_config())
+    results: dict[str, Any] = {}
+    try:
+        for records in args.records:
+            name = f"bench-tags-{records}"
+            build(server, name, records)
+            handle = store.open_collection(name)
+            rng = np.random.default_rng(0)
+            queries = rng.standard_normal((20, 384)).astype(np.float32)
+            handle.query(queries, 10)  # the server loads the index once
+            store.id_snapshots.clear()
+            first, _ = time_call(lambda: handle.sample(300, rng))  # noqa: B023
+            (kept,) = store.id_snapshots.values()
+            kept_mb = (len(kept.blob) + kept.ends.nbytes + kept.hashes.nbytes) / 2**20
+
+            def probe() -> None:
+                handle.count()  # noqa: B023
+                handle.dimension()  # noqa: B023
+                handle.sample(300, rng)  # noqa: B023
+                handle.query(queries, 10)  # noqa: B023
+
+            times: dict[str, list[Any]] = {"sample": [], "probe_store_work": [], "listing": []}
+            for _ in range(args.repeats):
+                times["sample"].append(time_call(lambda: handle.sample(300, rng))[0])  # noqa: B023
+                times["probe_store_work"].append(time_call(probe)[0])
+                times["listing"].append(time_call(lambda: list_every_id(handle._coll))[0])  # noqa: B023
+            medians = {label: median_wall(ts) for label, ts in times.items()}
+            results[str(records)] = {
+                "first_sample_s": round(first.wall_s, 3),
+                "kept_ids_mb": round(kept_mb, 1),
+                **{f"{label}_median_s": round(s, 3) for label, s in medians.items()},
+                "sample_to_listing_ratio": round(medians["sample"] / medians["listing"], 3),
+                "all_s": {label: [round(t.wall_s, 3) for t in ts] for label, ts in times.items()},
+                "uniformity_pvalue": round(uniformity(handle, records, rng), 4),
+            }
+    finally:
+        store.close()
+        server.stop()
+    write_results(
+        "chroma_server_probe",
+        {"repeats": args.repeats, "per_size": results, "peak_rss_mb": round(peak_rss_mb(), 1)},
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""Samples of a Chroma server's collection (driftwatch.stores.chroma_ids): drawn
+from the ids the store keeps, brought up to date by the collection's tail, and
+still uniform over the records there now after adds, deletes and re-adds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from driftwatch.stores import chroma_ids
+from driftwatch.stores.chroma import ChromaCollection, ChromaStore
+from driftwatch.stores.chroma_ids import IdSnapshot
+from tests.support.chroma_server import ChromaServer, CountingGets, unique_name
+from tests.support.vectors import unit_vectors
+
+RECORDS = 3_000  # more than the tail window (chroma_ids._ANCHOR), so a tail is not everything
+
+
+def test_snapshot_keeps_ids_in_order_and_knows_them() -> None:
+    ids = ["doc-1", "ü-2", "", "doc-1000", "doc-3"]
+    snapshot = IdSnapshot.of(ids, listed_at=0.0)
+    assert [snapshot.id_at(i) for i in range(len(snapshot))] == ids
+    assert snapshot.unknown(["doc-3", "new", "ü-2", "new", "also new"]) == ["new", "also new"]
+    extended = snapshot.extended(["new", "also new"])
+    assert [extended.id_at(i) for i in range(len(extended))] == [*ids, "new", "also new"]
+    assert extended.unknown(["new", "doc-1", "later"]) == ["later"]
+    empty = IdSnapshot.of([], listed_at=0.0)
+    assert len(empty) == 0 and empty.unknown(["a", "a"]) == ["a"]
+
+
+@pytest.fixture
+def collection(chroma_server: ChromaServer) -> tuple[ChromaServer, str]:
+    name = unique_name()
+    chroma_server.create_collection(name, unit_vectors(RECORDS, 4))
+    return chroma_server, name
+
+
+def counted(store: ChromaStore, name: str) -> tuple[ChromaCollection, CountingGets]:
+    handle = store.open_collection(name)
+    gets = CountingGets(handle._coll)
+    handle._coll = gets
+    return handle, gets
+
+
+def listings(gets: CountingGets) -> list[int]:
+    """The offsets of the id listings among the requests (not the fetches by id)."""
+    return [call["offset"] for call in gets.calls if "offset" in call]
+
+
+def test_a_later_sample_lists_only_the_tail(collection: tuple[ChromaServer, str]) -> None:
+    server, name = collection
+    store = ChromaStore("s", server.store_config())
+    rng = np.random.default_rng(1)
+    handle, gets = counted(store, name)
+    first = handle.sample(300, rng)
+    assert listings(gets) == [0]  # one page of 20,000 ids holds all 3,000
+    handle, gets = counted(store, name)
+    second = handle.sample(300, rng)
+    assert listings(gets) == [RECORDS - chroma_ids._ANCHOR]
+    assert gets.gets == 2  # the tail, then the drawn records by id
+    for sample in (first, second):
+        assert len({r.id for r in sample}) == 300
+    store.close()
+
+
+def edit(server: ChromaServer, name: str, **changes: Any) -> None:
+    client = server.client()
+    try:
+        coll = client.get_collection(name)
+        if "delete" in changes:
+            coll.delete(ids=changes["delete"])
+        if "add" in changes:
+            ids = changes["add"]
+            coll.add(ids=ids, embeddings=unit_vectors(len(ids), 4, seed=len(ids)))
+        if "update" in changes:
+            ids = changes["update"]
+            coll.update(ids=ids, metadatas=[{"touched": True}] * len(ids))
+    finally:
+        client.close()
+
+
+def test_samples_follow_adds_deletes_and_re_adds(collection: tuple[ChromaServer, str]) -> None:
+    """After the application deletes, adds, updates, and deletes and adds ids
+    again, samples hold only records there now, each as likely as any other:
+    the new ones are not missed, the re-added ones are not drawn twice as often."""
+    server, name = collection
+    store = ChromaStore("s", server.store_config())
+    rng = np.random.default_rng(2)
+    store.open_collection(name).sample(50, rng)
+
+    deleted = [f"doc-{i}" for i in range(0, 600, 3)]  # 200, fewer than the window
+    re_added = [f"doc-{i}" for i in range(1000, 1050)]
+    added = [f"new-{i}" for i in range(300)]
+    edit(server, name, delete=deleted + re_added)
+    edit(
+        server,
+        name,
+        add=added[:150] + re_added + added[150:],
+        update=[f"doc-{i}" for i in range(7, 27)],
+    )
+    now = {f"doc-{i}" for i in range(RECORDS)} - set(deleted) | set(added)
+
+    handle, gets = counted(store, name)
+    everything = handle.sample(RECORDS * 2, rng)
+    assert listings(gets)[0] > 0  # the tail, not a listing anew
+    assert sorted(r.id for r in everything) == sorted(now)
+
+    draws, n = 80, 100
+    picked = [r.id for _ in range(draws) for r in store.open_collection(name).sample(n, rng)]
+    for group in (set(added), set(re_added)):
+        hits = sum(i in group for i in picked)
+        assert stats.binomtest(hits, len(picked), len(group) / len(now)).pvalue > 0.001, hits
+    assert not set(picked) & set(deleted)
+    store.close()
+
+
+def test_more_deletions_than_the_window_list_anew(collection: tuple[ChromaServer, str]) -> None:
+    server, name = collection
+    store = ChromaStore("s", server.store_config())
+    rng = np.random.default_rng(3)
+    store.open_collection(name).sample(50, rng)
+    deleted = [f"doc-{i}" for i in range(0, RECORDS, 2)]  # 1,500
+    edit(server, name, delete=deleted, add=["late-1", "late-2"])
+
+    handle, gets = counted(store, name)
+    everything = handle.sample(RECORDS, rng)
+    assert 0 in listings(gets)
+    assert sorted(r.id for r in everything) == sorted(
+        {f"doc-{i}" for i in range(1, RECORDS, 2)} | {"late-1", "late-2"}
+    )
+    store.close()
+
+
+def test_an_old_snapshot_is_listed_anew(
+    collection: tuple[ChromaServer, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, name = collection
+    store = ChromaStore("s", server.store_config())
+    rng = np.random.default_rng(4)
+    store.open_collection(name).sample(50, rng)
+    monkeypatch.setattr(chroma_ids, "RELIST_AFTER_S", -1.0)  # every snapshot is too old
+    handle, gets = counted(store, name)
+    assert len(handle.sample(50, rng)) == 50
+    assert listings(gets) == [0]
+    store.close()
