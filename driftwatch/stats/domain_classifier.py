@@ -187,8 +187,28 @@ def fit_logistic(
     (tests/stats/test_domain_classifier.py compares them). Written out because
     importing scikit-learn keeps ~80 MB resident in the daemon for the life of the
     process; with fewer than a few thousand rows and columns, Newton's method
-    converges in ~8 steps of one (d+1)-square solve each.
+    converges in ~8 steps of one square solve each.
+
+    With far fewer rows than columns, the optimal weights lie in the span of the
+    rows: any part orthogonal to them leaves every row's score unchanged and only
+    adds to the penalty. So the fit runs on the rows' coordinates in an
+    orthonormal basis of that span (QR of ``x.T``): the same optimum, from
+    (rows + 1)-square solves instead of (columns + 1)-square ones. Measured on
+    real 384-d vectors, one 5-fold cross-validation of 40 + 40: 0.074 -> 0.011
+    CPU s, the same AUC; at 200 + 200 (320 training rows) the QR costs what it
+    saves, so it is used up to half as many rows as columns.
     """
+    rows, dim = x.shape
+    if 2 * rows <= dim:
+        basis, triangle = np.linalg.qr(x.T)  # x = triangle.T @ basis.T; basis orthonormal
+        coordinates, intercept = _newton_logistic(triangle.T, y, c, max_iter, tol)
+        return basis @ coordinates, intercept
+    return _newton_logistic(x, y, c, max_iter, tol)
+
+
+def _newton_logistic(
+    x: np.ndarray, y: np.ndarray, c: float, max_iter: int, tol: float
+) -> tuple[np.ndarray, float]:
     rows, dim = x.shape
     design = np.hstack([x, np.ones((rows, 1))])
     penalty = np.ones(dim + 1)

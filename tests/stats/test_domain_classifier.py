@@ -81,13 +81,19 @@ def test_bad_input_is_named() -> None:
         null_inflation(np.zeros((8, 3)), 8, rng)
 
 
-def test_logistic_fit_is_scikit_learns_on_real_vectors() -> None:
+@pytest.mark.parametrize(
+    ("docs_rows", "licence_rows"),
+    [(100, 60), (300, 200)],
+    ids=["in-the-span-of-the-rows", "directly"],
+)
+def test_logistic_fit_is_scikit_learns_on_real_vectors(docs_rows: int, licence_rows: int) -> None:
+    """Both ways the fit runs: in the span of the rows (160 rows of 384-d) and directly (500)."""
     from sklearn.linear_model import LogisticRegression
 
     docs = corpus_vectors(MINILM).astype(np.float64)
     licences = license_vectors(MINILM).astype(np.float64)
-    x = np.vstack([docs[:150], licences[:100]])
-    y = np.concatenate([np.zeros(150), np.ones(100)])
+    x = np.vstack([docs[:docs_rows], licences[:licence_rows]])
+    y = np.concatenate([np.zeros(docs_rows), np.ones(licence_rows)])
     weights, intercept = fit_logistic(x, y)
     reference = LogisticRegression(C=1.0, tol=1e-10, max_iter=10_000).fit(x, y)
     np.testing.assert_allclose(weights, reference.coef_[0], atol=1e-5)
