@@ -104,6 +104,14 @@ def test_server_tag_counts_match_the_version_mix_scan(
     assert by_filters.detail == by_scan.detail
 
 
+def mixed_tags_store(server: ChromaServer) -> tuple[str, ChromaStore]:
+    """A new collection of ``mixed_tags`` on the server, and a store that has counted nothing."""
+    name = unique_name()
+    metadatas = mixed_tags()
+    server.create_collection(name, unit_vectors(len(metadatas), 4), metadatas=metadatas)
+    return name, ChromaStore("s", server.store_config(page_size=5000))
+
+
 def counting_requests(store: ChromaStore, name: str) -> tuple[Any, int]:
     """The collection's tag counts through ``store``, and the ``get`` requests they took."""
     cfg = CollectionConfig(store="s", name=name, embedder="live")
@@ -128,10 +136,7 @@ def test_server_tag_counts_start_from_what_the_last_count_found(
     """The daemon counts every cycle: the store remembers the pairs and the
     records lacking a tag, so the next count asks only for the pairs and those
     records, and still sees pairs that came and went."""
-    name = unique_name()
-    metadatas = mixed_tags()
-    chroma_server.create_collection(name, unit_vectors(len(metadatas), 4), metadatas=metadatas)
-    store = ChromaStore("s", chroma_server.store_config(page_size=5000))
+    name, store = mixed_tags_store(chroma_server)
 
     first, first_requests = counting_requests(store, name)
     second, second_requests = counting_requests(store, name)
@@ -175,16 +180,13 @@ def test_server_tag_counts_see_a_record_tagged_as_another_leaves_the_residue(
     """As many records outside the known pairs as last time does not prove that
     nothing changed: an untagged record joins a known pair while a new model
     arrives. The count reads the kept records, sees it, and looks anew."""
-    name = unique_name()
-    metadatas = mixed_tags()
-    chroma_server.create_collection(name, unit_vectors(len(metadatas), 4), metadatas=metadatas)
-    store = ChromaStore("s", chroma_server.store_config(page_size=5000))
+    name, store = mixed_tags_store(chroma_server)
     first, _ = counting_requests(store, name)
 
     client = chroma_server.client()
     try:
         coll = client.get_collection(name)
-        untagged = next(i for i, m in enumerate(metadatas) if m is None)
+        untagged = next(i for i, m in enumerate(mixed_tags()) if m is None)
         coll.update(
             ids=[f"doc-{untagged}"],
             metadatas=[{"embedding_model": "minilm", "embedding_version": "v1"}],
@@ -212,10 +214,7 @@ def test_server_tag_counts_keep_no_residue_over_the_bound(
     """Records lacking a tag beyond ``RESIDUE_KEPT`` are not kept: each count
     finds them by the filters, with the same result."""
     monkeypatch.setattr(chroma_tags, "RESIDUE_KEPT", 30)  # the residue here is 31
-    name = unique_name()
-    metadatas = mixed_tags()
-    chroma_server.create_collection(name, unit_vectors(len(metadatas), 4), metadatas=metadatas)
-    store = ChromaStore("s", chroma_server.store_config(page_size=5000))
+    name, store = mixed_tags_store(chroma_server)
     first, _ = counting_requests(store, name)
     second, second_requests = counting_requests(store, name)
     assert second == first == fresh_count(chroma_server, name)
