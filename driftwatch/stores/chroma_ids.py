@@ -154,12 +154,13 @@ class SnapshotSampler:
         self, snapshot: IdSnapshot, total: int, n: int, rng: np.random.Generator
     ) -> list[StoredRecord]:
         """Records at uniformly drawn positions, in the order drawn, skipping the
-        ids that are gone; enough are drawn at once for the share that is gone."""
+        ids that are gone. With ids known to be gone, enough are drawn at once
+        for their share, with room for chance; more are drawn only if that fell short."""
         size = len(snapshot)
         if size == 0 or n <= 0:
             return []
-        alive_share = min(1.0, max(total, 1) / size)
-        first = min(size, math.ceil(n / alive_share * 1.25) + 16)
+        gone = size - total
+        first = min(size, n if gone <= 0 else math.ceil(n * size / max(total, 1) * 1.25) + 16)
         drawn = rng.choice(size, size=first, replace=False)
         records = self._fetch_in_order(snapshot, drawn)
         if len(records) < n and first < size:

@@ -146,3 +146,30 @@ def test_an_old_snapshot_is_listed_anew(
     assert len(handle.sample(50, rng)) == 50
     assert listings(gets) == [0]
     store.close()
+
+
+def test_ids_gone_after_the_count_are_replaced_by_more_draws(
+    collection: tuple[ChromaServer, str],
+) -> None:
+    """Records deleted between the count and the fetch (here: a count that is
+    behind) leave holes in the first draw; more are drawn until the sample is full."""
+    server, name = collection
+    store = ChromaStore("s", server.store_config())
+    store.open_collection(name).sample(10, np.random.default_rng(5))
+    (kept,) = store.id_snapshots.values()
+    deleted = {f"doc-{i}" for i in range(0, 1500, 3)}  # 500 of the first draw's ids, ~1 in 6
+    edit(server, name, delete=sorted(deleted))
+
+    client = server.client()
+    coll = client.get_collection(name)
+    sampler = chroma_ids.SnapshotSampler(
+        count=lambda: RECORDS,  # still the number before the deletions
+        list_ids=lambda offset, limit: coll.get(include=[], limit=limit, offset=offset)["ids"],
+        fetch=store.open_collection(name).get_records,
+    )
+    sample, _ = sampler.sample(kept, 300, np.random.default_rng(6))
+    client.close()
+    ids = [r.id for r in sample]
+    assert len(ids) == len(set(ids)) == 300
+    assert not set(ids) & deleted
+    store.close()
