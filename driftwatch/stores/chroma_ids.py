@@ -3,7 +3,7 @@
 Chroma's API reaches a record at random only by its position (``get(limit,
 offset)``), and listing ids costs the server about 8 µs an id (1M ids: 8-10 s).
 So the store keeps the ids it has listed, in the server's order (``IdSnapshot``,
-about 30 bytes an id), and every sample after the first:
+an id's length plus 16 bytes), and every sample after the first:
 
 1. asks ``count()``;
 2. lists the tail: from ``_ANCHOR`` known ids before where the known ids end, to
