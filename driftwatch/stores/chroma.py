@@ -463,8 +463,8 @@ class ChromaCollection:
         Embedded: random integer keys in SQLite (``ChromaSqlite.sample_ids``),
         reading only what is drawn, then just those records by id. Server: drawn
         from the ids the store keeps between samples, brought up to date by the
-        tail of the collection (``chroma_ids``), so a sample costs the same at
-        any size but the first.
+        tail of the collection (``chroma_ids``): a sample reads the tail and the
+        drawn records, not every id (the first one after a start does).
         """
         if self._sqlite is not None:
             view = self._sqlite
