@@ -13,10 +13,10 @@ import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 import chromadb
@@ -51,6 +51,7 @@ from driftwatch.stores.chroma_tags import CountedTags, TagFilters, Uncountable
 
 T = TypeVar("T")
 C = TypeVar("C", bound="ChromaCollection")
+K = TypeVar("K")
 
 # Chroma's distance -> cosine similarity, per the collection's space. Chroma's
 # "l2" is the squared distance, which on unit vectors is 2 - 2*cos; "cosine"
@@ -93,6 +94,28 @@ def chroma_settings() -> Settings:
     return Settings(anonymized_telemetry=False)
 
 
+class KeptPerCollection(Generic[K]):
+    """What a store keeps between calls, per collection name, for the collection
+    that has the name now: one made again under the same name (a new id) starts
+    afresh, and a name holds one entry however often that happens."""
+
+    def __init__(self) -> None:
+        self._kept: dict[Hashable, tuple[str, K]] = {}
+
+    def get(self, key: Hashable, collection_id: str) -> K | None:
+        entry = self._kept.get(key)
+        return entry[1] if entry is not None and entry[0] == collection_id else None
+
+    def put(self, key: Hashable, collection_id: str, value: K) -> None:
+        self._kept[key] = (collection_id, value)
+
+    def values(self) -> list[K]:
+        return [value for _, value in self._kept.values()]
+
+    def clear(self) -> None:
+        self._kept.clear()
+
+
 class ChromaStore:
     """A Chroma store: connects on first use, one client for all its collections."""
 
@@ -106,12 +129,12 @@ class ChromaStore:
         self._client: Any = None
         self._lock = threading.Lock()  # checks of several collections run in parallel
         self._handles: weakref.WeakSet[ChromaCollection] = weakref.WeakSet()
-        # (collection id, model key, version key) -> what a server's last count
-        # of the collection's tags found: the next count starts from it.
-        self.counted_tags: dict[tuple[str, str, str], CountedTags] = {}
-        # collection id -> the ids a server's collection held at the last sample,
-        # from which the next one draws (``chroma_ids``).
-        self.id_snapshots: dict[str, IdSnapshot] = {}
+        # What a server's last count of a collection's tags found, per (name,
+        # model key, version key): the next count starts from it (``chroma_tags``).
+        self.counted_tags: KeptPerCollection[CountedTags] = KeptPerCollection()
+        # The ids a server's collection held at its last sample, per name: the
+        # next sample draws from them (``chroma_ids``).
+        self.id_snapshots: KeptPerCollection[IdSnapshot] = KeptPerCollection()
         self.location = (
             f"chroma server {redact_url(cfg.url)}" if cfg.url else f"chroma directory {cfg.path}"
         )
@@ -366,13 +389,13 @@ class ChromaCollection:
             version_key=o.version_key,
             page_size=min(self._page_size, _MAX_METADATA_PAGE),
         )
-        remembered = (str(self._coll.id), o.model_key, o.version_key)
+        kept, coll_id = self._store.counted_tags, str(self._coll.id)
+        key = (self.name, o.model_key, o.version_key)
         try:
-            counts, self._store.counted_tags[remembered] = filters.counted(
-                self._store.counted_tags.get(remembered)
-            )
+            counts, found = filters.counted(kept.get(key, coll_id))
         except Uncountable:
             return None
+        kept.put(key, coll_id, found)
         return counts
 
     def count(self) -> int:
@@ -480,10 +503,9 @@ class ChromaCollection:
             )["ids"],
             fetch=self.get_records,
         )
-        key = str(self._coll.id)
-        records, self._store.id_snapshots[key] = sampler.sample(
-            self._store.id_snapshots.get(key), n, rng
-        )
+        kept, coll_id = self._store.id_snapshots, str(self._coll.id)
+        records, snapshot = sampler.sample(kept.get(self.name, coll_id), n, rng)
+        kept.put(self.name, coll_id, snapshot)
         return records
 
     def query(self, embeddings: np.ndarray, k: int) -> list[QueryHits]:

@@ -173,3 +173,25 @@ def test_ids_gone_after_the_count_are_replaced_by_more_draws(
     assert len(ids) == len(set(ids)) == 300
     assert not set(ids) & deleted
     store.close()
+
+
+def test_a_collection_made_again_under_its_name_starts_afresh(
+    collection: tuple[ChromaServer, str],
+) -> None:
+    """The kept ids belong to the collection (its id), and a name keeps one entry:
+    an application that recreates its collection does not grow the daemon."""
+    server, name = collection
+    store = ChromaStore("s", server.store_config())
+    rng = np.random.default_rng(7)
+    store.open_collection(name).sample(10, rng)
+    client = server.client()
+    client.delete_collection(name)
+    client.close()
+    server.create_collection(name, unit_vectors(50, 4), ids=[f"again-{i}" for i in range(50)])
+
+    handle, gets = counted(store, name)
+    assert sorted(r.id for r in handle.sample(100, rng)) == sorted(f"again-{i}" for i in range(50))
+    assert listings(gets) == [0]
+    (kept,) = store.id_snapshots.values()
+    assert len(kept) == 50
+    store.close()
