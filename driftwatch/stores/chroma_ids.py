@@ -1,7 +1,7 @@
 """Uniform samples of a Chroma server's collection that cost what the sample costs.
 
 Chroma's API reaches a record at random only by its position (``get(limit,
-offset)``), and listing ids costs the server about 8 µs an id (1M ids: 8-10 s).
+offset)``), and listing ids costs the server about 10 µs an id (1M ids: 8-12 s).
 So the store keeps the ids it has listed, in the server's order (``IdSnapshot``,
 an id's length plus 16 bytes), and every sample after the first:
 
