@@ -20,6 +20,7 @@ embedded for real):
   check calls, to separate the adapter's cost from the check's own.
 
     python -m benchmarks.probe_cycle [--records 100000] [--model paraphrase-MiniLM-L3-v2]
+        [--optimize-for speed|memory|throughput]
 """
 
 from __future__ import annotations
@@ -118,6 +119,12 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--model", default=PARAPHRASE)
     parser.add_argument("--threads", type=int, default=2, help="onnxruntime intra-op threads")
+    parser.add_argument(
+        "--optimize-for",
+        choices=["speed", "memory", "throughput"],
+        default="speed",
+        help="the embedder's optimize_for (speed is the default a user's config gets)",
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--query-repeats", type=int, default=30)
     args = parser.parse_args()
@@ -128,7 +135,11 @@ def main() -> None:
     path = WORK_DIR / f"chroma-probe-{args.model}-{args.records}"
     build_t, _ = time_call(lambda: build(path, name, args.model, args.records))
 
-    live = OnnxEmbedder(OnnxEmbedderConfig(kind="onnx", model=args.model, threads=args.threads))
+    live = OnnxEmbedder(
+        OnnxEmbedderConfig(
+            kind="onnx", model=args.model, threads=args.threads, optimize_for=args.optimize_for
+        )
+    )
     coll = CollectionConfig.model_validate(
         {
             "store": "bench",
@@ -182,11 +193,14 @@ def main() -> None:
     fastest = best(totals)
     write_results(
         # 100k (the README's headline size) keeps the name earlier results used.
-        f"probe_cycle_{args.model}" + ("" if args.records == 100_000 else f"_{args.records}"),
+        f"probe_cycle_{args.model}"
+        + ("" if args.records == 100_000 else f"_{args.records}")
+        + ("" if args.optimize_for == "speed" else f"_{args.optimize_for}"),
         {
             "records": args.records,
             "model": args.model,
             "onnx_threads": args.threads,
+            "optimize_for": args.optimize_for,
             "repeats": args.repeats,
             "build_s": round(build_t.wall_s, 1),
             "cycle_best": fastest.as_dict(),

@@ -110,8 +110,9 @@ class OnnxEmbedderConfig(_Strict):
     # all-MiniLM-L6-v2 int8: +29 MB resident instead of +93 MB, ~1.25x the CPU time of
     # float32 weights). memory: no constant folding: the same resident size, but every
     # batch dequantizes all weights again (~2x the CPU, a 40-120 MB higher peak).
-    # Same vectors either way (docs/embedders.md has the measurements).
-    optimize_for: Literal["speed", "memory"] = "speed"
+    # throughput: the model as exported, folded to float32 weights at load: the least
+    # CPU per text for +64 MB. Same vectors each way (docs/embedders.md has the numbers).
+    optimize_for: Literal["speed", "memory", "throughput"] = "speed"
     price_per_million_tokens: float | None = Field(
         default=None, ge=0, description="what the provider charges (migrate plan's cost)"
     )

@@ -92,6 +92,16 @@ def test_the_embedder_loads_the_rewritten_model_once_and_caches_it(
     assert cached.stat().st_mtime_ns == stamp
 
 
+def test_throughput_loads_the_model_as_exported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    vectors = OnnxEmbedder(onnx_config(MINILM, optimize_for="throughput")).embed(TEXTS)
+    assert not (tmp_path / "driftwatch").exists()  # no rewrite ran, nothing was cached
+    cosines = (vectors.astype(np.float64) * _original_vectors()).sum(axis=1)
+    assert cosines.min() >= 1 - 1e-6, f"min cosine {cosines.min():.12f}"
+
+
 def test_without_a_writable_cache_the_rewrite_goes_to_a_temporary_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
