@@ -91,7 +91,7 @@ def run_migration(
                 update_run(db, run_id, todo=len(diff.todo) + len(diff.orphaned))
             todo = diff.todo
             if not todo and not diff.orphaned:
-                break
+                break  # this diff is the final one: nothing was written since
             if progress:
                 progress(Progress(pass_no, 0, len(todo), embedded))
             done = 0
@@ -107,7 +107,8 @@ def run_migration(
             if diff.orphaned:
                 writer.delete(diff.orphaned)
                 deleted += len(diff.orphaned)
-        final = diff_collections(blue, writer.green)
+        else:  # every pass had work: what is left after the last one
+            diff = diff_collections(blue, writer.green)
     except DriftwatchError as exc:
         if db is not None and run_id is not None:
             update_run(db, run_id, status="failed", error=str(exc), embedded=embedded)
@@ -117,9 +118,9 @@ def run_migration(
             update_run(db, run_id, status="failed", error="interrupted", embedded=embedded)
         raise
     if db is not None and run_id is not None:
-        status = "complete" if final.complete else "incomplete"
+        status = "complete" if diff.complete else "incomplete"
         update_run(db, run_id, status=status, embedded=embedded, deleted=deleted)
-    return RunOutcome(embedded=embedded, deleted=deleted, passes=pass_no, final=final)
+    return RunOutcome(embedded=embedded, deleted=deleted, passes=pass_no, final=diff)
 
 
 class _Writer:
@@ -177,7 +178,8 @@ def _pipeline(
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="migrate-embed") as pool:
         try:
             for start in range(0, len(todo), size):
-                records = [r for r in reader.get_records(todo[start : start + size]) if r.document]
+                batch = reader.get_records(todo[start : start + size], vectors=False)
+                records = [r for r in batch if r.document]
                 future = pool.submit(candidate.embed, [r.document or "" for r in records])
                 in_flight.append((records, future))
                 # One batch more than workers in flight: the next read overlaps the embeds.

@@ -161,8 +161,10 @@ class RecordReader(Protocol):
     """Reading whole records by id: what a migration copies from blue (and what
     ``migrate evaluate`` reads for each canary's expected ids)."""
 
-    def get_records(self, ids: Sequence[str]) -> list[StoredRecord]:
-        """The records with these ids that exist (text, vector, metadata), any order."""
+    def get_records(self, ids: Sequence[str], *, vectors: bool = True) -> list[StoredRecord]:
+        """The records with these ids that exist (text, vector, metadata), any order;
+        ``vectors=False`` leaves ``embedding`` None and does not read the vectors
+        (a migration copies text and metadata, and embeds the text anew)."""
         ...
 
 

@@ -550,15 +550,18 @@ class ChromaCollection:
         )
         return self.get_records(ids), written
 
-    def get_records(self, ids: Sequence[str]) -> list[StoredRecord]:
+    def get_records(self, ids: Sequence[str], *, vectors: bool = True) -> list[StoredRecord]:
         """The records with these ids (``stores.base.RecordReader``; migrations copy them)."""
+        include = (
+            ["embeddings", "documents", "metadatas"] if vectors else ["documents", "metadatas"]
+        )
         records: list[StoredRecord] = []
         for start in range(0, len(ids), _ID_PAGE):
             page = self._call(
                 "reading records by id",
                 self._coll.get,
                 ids=list(ids[start : start + _ID_PAGE]),
-                include=["embeddings", "documents", "metadatas"],
+                include=include,
             )
             records += _records(page)
         return records

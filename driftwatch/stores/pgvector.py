@@ -458,11 +458,11 @@ class PgvectorCollection:
 
     # --- sample and query ------------------------------------------------------
 
-    def _record_columns(self) -> list[sql.Composable]:
+    def _record_columns(self, vectors: bool = True) -> list[sql.Composable]:
         t = self.table
         return [
             sql.SQL("{}::text").format(t.col(t.id)),
-            t.col(t.vector),
+            t.col(t.vector) if vectors else sql.SQL("NULL"),
             sql.SQL("{}::text").format(t.col(t.text)) if t.text else sql.SQL("NULL"),
             *self._metadata_columns(),
         ]
@@ -477,13 +477,13 @@ class PgvectorCollection:
             metadata=self._fold(meta, model, version) or {},
         )
 
-    def get_records(self, ids: Sequence[str]) -> list[StoredRecord]:
+    def get_records(self, ids: Sequence[str], *, vectors: bool = True) -> list[StoredRecord]:
         """The records with these ids (``stores.base.RecordReader``; migrations copy them)."""
         t = self.table
         if not ids:
             return []
         query = sql.SQL("SELECT {cols} FROM {f} AND {id}::text = ANY(%s)").format(
-            cols=sql.SQL(", ").join(self._record_columns()), f=self._from(), id=t.col(t.id)
+            cols=sql.SQL(", ").join(self._record_columns(vectors)), f=self._from(), id=t.col(t.id)
         )
         with (
             self._store.connection(f"reading records of {t.describe()}") as conn,

@@ -309,17 +309,20 @@ class QdrantCollection:
         order = rng.permutation(len(records))
         return [records[int(i)] for i in order]
 
-    def get_records(self, ids: Sequence[str]) -> list[StoredRecord]:
+    def get_records(self, ids: Sequence[str], *, vectors: bool = True) -> list[StoredRecord]:
         """The records with these ids that exist (a migration copies them from blue)."""
         if not ids:
             return []
+        with_vectors: bool | list[str] = vectors
+        if vectors and self.options.vector_name:
+            with_vectors = [self.options.vector_name]
         points = self._call(
             "reading records by id",
             self._client.retrieve,
             self._name,
             ids=[point_id(i) for i in ids],
             with_payload=True,
-            with_vectors=[self.options.vector_name] if self.options.vector_name else True,
+            with_vectors=with_vectors,
         )
         return [self._record(p) for p in points]
 

@@ -21,6 +21,7 @@ from driftwatch.stores import open_store
 from driftwatch.stores.base import (
     CollectionHandle,
     Distance,
+    RecordReader,
     StoredRecord,
     WritableStore,
     text_hash,
@@ -229,6 +230,31 @@ def test_records_without_tag_or_text(store_under_test: StoreUnderTest) -> None:
     assert expected[(None, None)] > 0
     if native is not None:  # the store counts by itself: the same numbers
         assert dict(native) == dict(expected)
+
+
+def test_records_by_id_with_or_without_vectors(store_under_test: StoreUnderTest) -> None:
+    """get_records: the records that exist, whole; vectors=False (what a migration
+    reads) gives the same text and metadata with no vector."""
+    n = 30
+    docs, metas = _mixed_records(n)
+    vectors = _vectors(n, 12)
+    store, handle = store_under_test.collection(vectors, documents=docs, metadatas=metas)
+    wanted = [f"doc-{i}" for i in (1, 3, 5, 14, 29)] + ["no-such-id"]
+    try:
+        assert isinstance(handle, RecordReader)
+        whole = {r.id: r for r in handle.get_records(wanted)}
+        light = {r.id: r for r in handle.get_records(wanted, vectors=False)}
+    finally:
+        store.close()
+    assert set(whole) == set(light) == set(wanted[:-1])
+    for rid, rec in whole.items():
+        i = int(rid.removeprefix("doc-"))
+        np.testing.assert_allclose(rec.embedding, vectors[i], rtol=1e-6)  # type: ignore[arg-type]
+        assert light[rid].embedding is None
+        assert rec.document == light[rid].document == docs[i]
+        for key in (MODEL_KEY, VERSION_KEY):
+            assert metadata_tag(rec.metadata, key) == metadata_tag(metas[i], key)
+            assert metadata_tag(light[rid].metadata, key) == metadata_tag(metas[i], key)
 
 
 def test_write_round_trip(store_under_test: StoreUnderTest, tmp_path: object) -> None:
