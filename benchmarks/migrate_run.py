@@ -19,17 +19,31 @@ Reported: records/s of each and the ratios (target >= 0.9), RSS at the start,
 middle and end of the run (flat), plan's tokens vs the tokenizer's count over
 every text and plan's seconds vs the run's (targets: within 20%).
 
+With ``--candidate http`` the candidate is an OpenAI-compatible endpoint
+instead, as most migrations to a provider's model are: a real HTTP server on
+127.0.0.1 in a process of its own, answering each request of 64 texts after
+``--latency`` seconds (the provider's time, which costs this machine no CPU)
+with the texts' real paraphrase-MiniLM-L3-v2 vectors, looked up. Raw embedding
+then runs ``migration.concurrency`` batches at once, as the run does.
+
     python -m benchmarks.migrate_run                # N=20000 (~5 min on 2 cores)
     python -m benchmarks.migrate_run --records 100000
     python -m benchmarks.migrate_run --records 100000 --target qdrant
+    python -m benchmarks.migrate_run --records 100000 --candidate http [--latency 0.3]
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import sys
 import tempfile
 import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +58,80 @@ from driftwatch.migrate.run import Progress, run_migration
 from driftwatch.migrate.spec import Endpoints, migration_spec
 from driftwatch.state.db import open_state
 from driftwatch.stores.chroma import chroma_settings
+from tests.support.corpus_vectors import corpus_vectors
+from tests.support.embedding_server import EmbeddingServer
 from tests.support.models import MINILM, PARAPHRASE, corpus
 
 BATCH = 256
+REMOTE_MODEL = "text-embedding-3-small"
+
+
+class RemoteModel:
+    """A provider's model as this machine sees it: ``latency`` seconds per request,
+    then the texts' real vectors (paraphrase-MiniLM-L3-v2 of the corpus paragraph
+    each benchmark text is made from)."""
+
+    def __init__(self, latency: float) -> None:
+        self._latency = latency
+        self._vectors = corpus_vectors(PARAPHRASE)
+        self._row = {doc["text"]: i for i, doc in enumerate(corpus())}
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        time.sleep(self._latency)
+        return self._vectors[[self._row[t.rsplit(" [", 1)[0]] for t in texts]]
+
+
+def _serve_remote(conn: Connection, latency: float) -> None:
+    with EmbeddingServer({REMOTE_MODEL: RemoteModel(latency)}) as server:
+        conn.send(server.base_url)
+        conn.recv()  # until the benchmark is done
+
+
+@contextmanager
+def remote_endpoint(latency: float) -> Iterator[str]:
+    """The base_url of an embeddings endpoint served by another process."""
+    ctx = multiprocessing.get_context("spawn")
+    ours, theirs = ctx.Pipe()
+    process = ctx.Process(target=_serve_remote, args=(theirs, latency), daemon=True)
+    process.start()
+    try:
+        yield str(ours.recv())
+    finally:
+        ours.send("stop")
+        process.join(timeout=10)
+        process.kill()
+
+
+def embedded(
+    candidate: Any, all_texts: list[str], workers: int
+) -> Iterator[tuple[int, list[str], np.ndarray]]:
+    """(start, texts, vectors) per batch in order; with ``workers`` > 1, that many
+    batches are embedded at once (an HTTP candidate), else one after the other."""
+    starts = range(0, len(all_texts), BATCH)
+    if workers == 1:
+        for start in starts:
+            chunk = all_texts[start : start + BATCH]
+            yield start, chunk, candidate.embed(chunk)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        in_flight: deque[tuple[int, list[str], Future[np.ndarray]]] = deque()
+        for start in starts:
+            chunk = all_texts[start : start + BATCH]
+            in_flight.append((start, chunk, pool.submit(candidate.embed, chunk)))
+            while len(in_flight) > workers:
+                first, texts_, future = in_flight.popleft()
+                yield first, texts_, future.result()
+        while in_flight:
+            first, texts_, future = in_flight.popleft()
+            yield first, texts_, future.result()
+
+
+def embed_all(candidate: Any, all_texts: list[str], workers: int) -> float:
+    """Seconds for the candidate alone to embed every text."""
+    t0 = time.perf_counter()
+    for _ in embedded(candidate, all_texts, workers):
+        pass
+    return time.perf_counter() - t0
 
 
 def texts(n: int) -> list[str]:
@@ -72,7 +157,9 @@ def build_blue(path: Path, all_texts: list[str]) -> None:
     client.close()
 
 
-def embed_and_write(candidate: Any, all_texts: list[str], path: Path, target: str) -> float:
+def embed_and_write(
+    candidate: Any, all_texts: list[str], path: Path, target: str, workers: int
+) -> float:
     """Seconds to embed every text and upsert it with its text and tags into a new
     collection through the store's own client directly (chromadb, or qdrant-client
     in local mode): what a hand-written re-embedding script must do at least, with
@@ -86,9 +173,7 @@ def embed_and_write(candidate: Any, all_texts: list[str], path: Path, target: st
             "raw-green", models.VectorParams(size=384, distance=models.Distance.COSINE)
         )
         t0 = time.perf_counter()
-        for start in range(0, len(all_texts), BATCH):
-            chunk = all_texts[start : start + BATCH]
-            vectors = candidate.embed(chunk)
+        for start, chunk, vectors in embedded(candidate, all_texts, workers):
             qdrant.upsert(
                 "raw-green",
                 points=[
@@ -106,12 +191,11 @@ def embed_and_write(candidate: Any, all_texts: list[str], path: Path, target: st
         "raw-green", embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
     )
     t0 = time.perf_counter()
-    for start in range(0, len(all_texts), BATCH):
-        chunk = all_texts[start : start + BATCH]
+    for start, chunk, vectors in embedded(candidate, all_texts, workers):
         coll.upsert(
             ids=[f"doc-{start + i}" for i in range(len(chunk))],
             documents=chunk,
-            embeddings=candidate.embed(chunk),
+            embeddings=vectors,
             metadatas=[tags] * len(chunk),
         )
     seconds = time.perf_counter() - t0
@@ -120,10 +204,15 @@ def embed_and_write(candidate: Any, all_texts: list[str], path: Path, target: st
 
 
 def write_config(
-    tmp: Path, target: str = "green", batch_size: int = BATCH, target_kind: str = "chroma"
+    tmp: Path,
+    target: str = "green",
+    batch_size: int = BATCH,
+    target_kind: str = "chroma",
+    candidate_url: str | None = None,
 ) -> Path:
     """The benchmark's config: blue (MiniLM) in embedded Chroma migrating to ``target``,
-    in the same store, or in a Qdrant store in local mode (``target_kind``)."""
+    in the same store, or in a Qdrant store in local mode (``target_kind``); the
+    candidate is local paraphrase-MiniLM-L3-v2, or the endpoint at ``candidate_url``."""
     stores: dict[str, Any] = {"main": {"kind": "chroma", "path": str(tmp / "chroma")}}
     migration: dict[str, Any] = {"to": "candidate", "target": target, "batch_size": batch_size}
     if target_kind == "qdrant":
@@ -134,7 +223,9 @@ def write_config(
         "state_url": f"sqlite:///{tmp / 'state.db'}",
         "embedders": {
             "live": {"kind": "onnx", "model": MINILM},
-            "candidate": {"kind": "onnx", "model": PARAPHRASE, "threads": 2},
+            "candidate": {"kind": "onnx", "model": PARAPHRASE, "threads": 2}
+            if candidate_url is None
+            else {"kind": "openai", "model": REMOTE_MODEL, "base_url": candidate_url},
         },
         "stores": stores,
         "collections": [
@@ -159,26 +250,50 @@ def main() -> None:
         default="chroma",
         help="green's store: blue's embedded Chroma (HNSW), or Qdrant's local mode (no index)",
     )
+    parser.add_argument(
+        "--candidate",
+        choices=["onnx", "http"],
+        default="onnx",
+        help="the candidate: the local ONNX model, or an OpenAI-compatible endpoint",
+    )
+    parser.add_argument(
+        "--latency", type=float, default=0.3, help="http: the endpoint's seconds per request"
+    )
     args = parser.parse_args()
-    all_texts = texts(args.records)
+    with ExitStack() as stack:
+        url = None
+        if args.candidate == "http":
+            url = stack.enter_context(remote_endpoint(args.latency))
+        result = measure(args.records, args.target, url)
+    if url is not None:
+        result |= {"candidate": "http", "latency_s": args.latency}
+    write_results(
+        "migrate_run"
+        + ("" if args.target == "chroma" else f"_{args.target}")
+        + ("" if url is None else "_http"),
+        result,
+    )
+
+
+def measure(records: int, target: str, candidate_url: str | None) -> dict[str, Any]:
+    all_texts = texts(records)
     with tempfile.TemporaryDirectory(dir=Path(__file__).parent / ".work") as tmp_dir:
         tmp = Path(tmp_dir)
         stage(f"building blue ({len(all_texts)} records)")
         build_blue(tmp / "chroma", all_texts)
         stage("plan")
-        config = load_config(write_config(tmp, target_kind=args.target))
+        config = load_config(write_config(tmp, target_kind=target, candidate_url=candidate_url))
         spec = migration_spec(config, None)
+        workers = 1 if candidate_url is None else spec.migration.concurrency
         with Endpoints(spec) as endpoints:
             plan = make_plan(endpoints)
             candidate = endpoints.candidate()
-            tokens = sum(candidate.token_counts(all_texts))  # type: ignore[attr-defined]
+            counter = getattr(candidate, "token_counts", None)
+            tokens = None if counter is None else sum(counter(all_texts))
             stage("raw embedding")
-            t0 = time.perf_counter()
-            for start in range(0, len(all_texts), BATCH):
-                candidate.embed(all_texts[start : start + BATCH])
-            raw_s = time.perf_counter() - t0
+            raw_s = embed_all(candidate, all_texts, workers)
             stage("raw embedding + write")
-            raw_write_s = embed_and_write(candidate, all_texts, tmp / "raw-green", args.target)
+            raw_write_s = embed_and_write(candidate, all_texts, tmp / "raw-green", target, workers)
         rss: list[float] = []
 
         def sample_rss(p: Progress) -> None:
@@ -193,10 +308,10 @@ def main() -> None:
                 run_s = time.perf_counter() - t0
         finally:
             db.close()
-    n = args.records
-    result: dict[str, Any] = {
+    n = records
+    return {
         "records": n,
-        "target": args.target,
+        "target": target,
         "complete": outcome.complete,
         "raw_records_per_s": round(n / raw_s, 1),
         "run_records_per_s": round(n / run_s, 1),
@@ -215,7 +330,9 @@ def main() -> None:
         "plan": {
             "estimated_tokens": plan.estimated_tokens,
             "actual_tokens": tokens,
-            "tokens_error": round(plan.estimated_tokens / tokens - 1, 3),
+            "tokens_error": None
+            if tokens is None
+            else round(plan.estimated_tokens / tokens - 1, 3),
             "time_method": plan.time_method,
             "embed_records_per_s": round(plan.throughput_records_per_s, 1),
             "write_records_per_s": None
@@ -226,9 +343,6 @@ def main() -> None:
             "seconds_error": round(plan.estimated_seconds / run_s - 1, 3),
         },
     }
-    write_results(
-        "migrate_run" if args.target == "chroma" else f"migrate_run_{args.target}", result
-    )
 
 
 if __name__ == "__main__":
