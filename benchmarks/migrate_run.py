@@ -250,8 +250,8 @@ def write_config(
 ) -> Path:
     """The benchmark's config: blue (MiniLM) in embedded Chroma migrating to ``target``,
     in the same store, in a Qdrant store in local mode, or in PostgreSQL at ``pg_url``
-    (``target_kind``); the
-    candidate is local paraphrase-MiniLM-L3-v2, or the endpoint at ``candidate_url``."""
+    (``target_kind``); the candidate is local paraphrase-MiniLM-L3-v2, or the
+    endpoint at ``candidate_url``."""
     stores: dict[str, Any] = {"main": {"kind": "chroma", "path": str(tmp / "chroma")}}
     migration: dict[str, Any] = {"to": "candidate", "target": target, "batch_size": batch_size}
     if target_kind == "qdrant":
