@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pytest
 
 from driftwatch.migrate.run import run_migration
 from driftwatch.migrate.status import migration_status
-from driftwatch.stores.base import text_hash
+from driftwatch.stores.base import RecordReader, StoredRecord, text_hash
 from tests.migrate.conftest import (
     CANDIDATE,
     STORE_KINDS,
@@ -57,6 +59,38 @@ def test_run_copies_every_record_with_text_tagged_and_never_writes_blue(
         # The candidate's own vector for this text (not blue's, which is another space).
         assert float(np.dot(r.embedding, candidate_vectors[docs[r.id]])) > 0.9999
         assert float(np.dot(r.embedding, corpus_vectors(MINILM)[docs[r.id]])) < 0.6
+
+
+class RecordingReader:
+    """Blue's reader, counting what the run asks of it."""
+
+    def __init__(self, reader: RecordReader) -> None:
+        self._reader = reader
+        self.calls: list[bool] = []  # the ``vectors`` flag of every call
+        self.vectors_read = 0
+
+    def get_records(self, ids: Sequence[str], *, vectors: bool = True) -> list[StoredRecord]:
+        self.calls.append(vectors)
+        records = self._reader.get_records(ids, vectors=vectors)
+        self.vectors_read += sum(r.embedding is not None for r in records)
+        return records
+
+
+@pytest.mark.parametrize("env", ["chroma-embedded"], indirect=True)
+def test_run_reads_blues_text_but_not_its_vectors(env: MigrationEnv) -> None:
+    # Blue's vectors are in the old model's space and the run embeds the text anew:
+    # reading them would only cost I/O (half the read time on embedded Chroma). That
+    # each adapter honours ``vectors=False`` is the store contract's test.
+    env.fill_blue(BLUE, without_text=NO_TEXT)
+    env.write_config()
+    with env.endpoints() as endpoints:
+        recording = RecordingReader(endpoints.blue_records())
+        endpoints.blue_records = lambda: recording  # type: ignore[method-assign]
+        outcome = run_migration(endpoints, None)
+    assert outcome.complete and outcome.embedded == len(BLUE) - len(NO_TEXT)
+    assert recording.calls and not any(recording.calls)
+    assert recording.vectors_read == 0
+    assert env.hashes(env.green) == expected_hashes([i for i in BLUE if i not in NO_TEXT])
 
 
 def tune_blue_index(env: MigrationEnv) -> None:
