@@ -12,7 +12,10 @@ through ``ChromaStore`` on a ``chroma run`` server on 127.0.0.1:
   of the collection from the kept ids, the drawn records by id;
 - probe store work: count + dimension + sample(300) + 20 top-10 queries;
 - listing: every id listed in pages of 20,000, what each sample cost before
-  the store kept the ids (the baseline, alternated with the samples).
+  the store kept the ids (the baseline, alternated with the samples);
+- sweep: every sample of one whole sweep (each lists one more page of ids
+  before the tail, from the start of the collection to the tail): how many
+  samples a sweep takes, their median and their worst.
 
 Also a chi-square p-value of 50 samples' ids over 20 buckets of insertion order.
 """
@@ -21,13 +24,14 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
 from benchmarks.chroma_server_tags import DATA, build
-from benchmarks.common import median_wall, peak_rss_mb, time_call, write_results
+from benchmarks.common import Timing, median_wall, peak_rss_mb, time_call, write_results
 from driftwatch.stores.chroma import ChromaCollection, ChromaStore
 from tests.support.chroma_server import start_chroma_server
 
@@ -51,6 +55,20 @@ def uniformity(handle: ChromaCollection, records: int, rng: np.random.Generator)
         sample = handle.sample(300, rng)
         buckets.update(int(r.id.rsplit("-", 1)[1]) * 20 // records for r in sample)
     return float(stats.chisquare([buckets[b] for b in range(20)]).pvalue)
+
+
+def whole_sweep(
+    handle: ChromaCollection, store: ChromaStore, rng: np.random.Generator
+) -> list[Timing]:
+    """Each sample's time from a sweep's start (position 0) until it reaches the tail."""
+    (kept,) = store.id_snapshots.values()
+    store.id_snapshots.put(handle.name, str(handle._coll.id), replace(kept, swept_to=0))
+    timings = []
+    while True:
+        timings.append(time_call(lambda: handle.sample(300, rng))[0])
+        (kept,) = store.id_snapshots.values()
+        if kept.swept_to == 0:
+            return timings
 
 
 def main() -> None:
@@ -87,12 +105,18 @@ def main() -> None:
                 times["sample"].append(time_call(lambda: handle.sample(300, rng))[0])  # noqa: B023
                 times["probe_store_work"].append(time_call(probe)[0])
                 times["listing"].append(time_call(lambda: list_every_id(handle._coll))[0])  # noqa: B023
+            sweep = whole_sweep(handle, store, rng)
             medians = {label: median_wall(ts) for label, ts in times.items()}
             results[str(records)] = {
                 "first_sample_s": round(first.wall_s, 3),
                 "kept_ids_mb": round(kept_mb, 1),
                 **{f"{label}_median_s": round(s, 3) for label, s in medians.items()},
                 "sample_to_listing_ratio": round(medians["sample"] / medians["listing"], 3),
+                "sweep": {
+                    "samples": len(sweep),
+                    "sample_median_s": round(median_wall(sweep), 3),
+                    "sample_max_s": round(max(t.wall_s for t in sweep), 3),
+                },
                 "all_s": {label: [round(t.wall_s, 3) for t in ts] for label, ts in times.items()},
                 "uniformity_pvalue": round(uniformity(handle, records, rng), 4),
             }

@@ -21,13 +21,13 @@ RECORDS = 3_000  # more than the tail window (chroma_ids._ANCHOR), so a tail is 
 
 def test_snapshot_keeps_ids_in_order_and_knows_them() -> None:
     ids = ["doc-1", "ü-2", "", "doc-1000", "doc-3"]
-    snapshot = IdSnapshot.of(ids, listed_at=0.0)
+    snapshot = IdSnapshot.of(ids)
     assert [snapshot.id_at(i) for i in range(len(snapshot))] == ids
     assert snapshot.unknown(["doc-3", "new", "ü-2", "new", "also new"]) == ["new", "also new"]
     extended = snapshot.extended(["new", "also new"])
     assert [extended.id_at(i) for i in range(len(extended))] == [*ids, "new", "also new"]
     assert extended.unknown(["new", "doc-1", "later"]) == ["later"]
-    empty = IdSnapshot.of([], listed_at=0.0)
+    empty = IdSnapshot.of([])
     assert len(empty) == 0 and empty.unknown(["a", "a"]) == ["a"]
 
 
@@ -50,7 +50,9 @@ def listings(gets: CountingGets) -> list[int]:
     return [call["offset"] for call in gets.calls if "offset" in call]
 
 
-def test_a_later_sample_lists_only_the_tail(collection: tuple[ChromaServer, str]) -> None:
+def test_a_later_sample_lists_the_tail_and_one_sweep_page(
+    collection: tuple[ChromaServer, str],
+) -> None:
     server, name = collection
     store = ChromaStore("s", server.store_config())
     rng = np.random.default_rng(1)
@@ -59,8 +61,9 @@ def test_a_later_sample_lists_only_the_tail(collection: tuple[ChromaServer, str]
     assert listings(gets) == [0]  # one page of 20,000 ids holds all 3,000
     handle, gets = counted(store, name)
     second = handle.sample(300, rng)
-    assert listings(gets) == [RECORDS - chroma_ids._ANCHOR]
-    assert gets.gets == 2  # the tail, then the drawn records by id
+    # The tail, then the sweep's page before it (here all 2,000 ids before the tail).
+    assert listings(gets) == [RECORDS - chroma_ids._ANCHOR, 0]
+    assert gets.gets == 3  # and the drawn records by id
     for sample in (first, second):
         assert len({r.id for r in sample}) == 300
     store.close()
@@ -134,17 +137,41 @@ def test_more_deletions_than_the_window_list_anew(collection: tuple[ChromaServer
     store.close()
 
 
-def test_an_old_snapshot_is_listed_anew(
+def test_ids_the_tail_cannot_see_are_found_by_the_sweep(
     collection: tuple[ChromaServer, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Should the server ever list a record before where the known ids end, the
+    sweep finds it: each sample lists the next page before the tail, from where
+    the last one ended less the deletion window, and starts over at the tail."""
+    monkeypatch.setattr(chroma_ids, "_LIST_PAGE", 500)
+    monkeypatch.setattr(chroma_ids, "_ANCHOR", 100)
     server, name = collection
     store = ChromaStore("s", server.store_config())
     rng = np.random.default_rng(4)
-    store.open_collection(name).sample(50, rng)
-    monkeypatch.setattr(chroma_ids, "RELIST_AFTER_S", -1.0)  # every snapshot is too old
-    handle, gets = counted(store, name)
-    assert len(handle.sample(50, rng)) == 50
-    assert listings(gets) == [0]
+    handle = store.open_collection(name)
+    handle.sample(10, rng)
+    (kept,) = store.id_snapshots.values()
+    # A snapshot that lost 100 ids and holds 100 of deleted records instead: the
+    # counts agree, so only listing those positions again can tell.
+    hidden = {f"doc-{i}" for i in range(1000, 1100)}  # positions 1,000-1,099
+    ids = [kept.id_at(i) for i in range(len(kept))]
+    known = [f"gone-{i}" if i in hidden else i for i in ids]
+    store.id_snapshots.put(name, str(handle._coll.id), IdSnapshot.of(known))
+
+    sweep_pages, drawn = [], set()
+    for _ in range(8):
+        handle, gets = counted(store, name)
+        drawn |= {r.id for r in handle.sample(RECORDS, rng)}
+        tail, *sweep = listings(gets)
+        assert tail > 0  # never a listing anew
+        sweep_pages += sweep
+        if len(sweep_pages) == 2:  # the sweep has not reached position 1,000 yet
+            assert not drawn & hidden
+    # Pages of 500 overlapping by 100, up to the tail (3,000 known ids less 100).
+    assert sweep_pages == [0, 400, 800, 1200, 1600, 2000, 2400, 0]
+    assert drawn == {f"doc-{i}" for i in range(RECORDS)}
+    (kept,) = store.id_snapshots.values()
+    assert len(kept) == RECORDS + len(hidden) and not kept.unknown(sorted(hidden))
     store.close()
 
 
