@@ -25,9 +25,9 @@ What an unexpected order could hide is bounded by a sweep instead of a periodic
 full listing (1M ids: 11 s, once an hour): every sample also lists one page of
 ids before the tail, from where the last sample's page ended (less ``_ANCHOR``
 for deletions in between), and appends the ones not known. The sweep starts
-over when it reaches the tail, so every id is seen at least once every
-``count / _LIST_PAGE`` samples, and a sample costs about the same at any age
-of the snapshot.
+over when it reaches the tail, so every id is seen again at least once every
+``count / (_LIST_PAGE - _ANCHOR)`` samples (53 at 1M), and a sample costs about
+the same at any age of the snapshot.
 """
 
 from __future__ import annotations
