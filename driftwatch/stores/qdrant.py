@@ -303,7 +303,7 @@ class QdrantCollection:
             using=self.options.vector_name or None,
             limit=n,
             with_payload=True,
-            with_vectors=[self.options.vector_name] if self.options.vector_name else True,
+            with_vectors=self._vectors_read(),
         )
         records = [self._record(p) for p in result.points]
         order = rng.permutation(len(records))
@@ -313,18 +313,21 @@ class QdrantCollection:
         """The records with these ids that exist (a migration copies them from blue)."""
         if not ids:
             return []
-        with_vectors: bool | list[str] = vectors
-        if vectors and self.options.vector_name:
-            with_vectors = [self.options.vector_name]
         points = self._call(
             "reading records by id",
             self._client.retrieve,
             self._name,
             ids=[point_id(i) for i in ids],
             with_payload=True,
-            with_vectors=with_vectors,
+            with_vectors=self._vectors_read(vectors),
         )
         return [self._record(p) for p in points]
+
+    def _vectors_read(self, vectors: bool = True) -> bool | list[str]:
+        """qdrant-client's ``with_vectors``: the named vector alone, all, or none."""
+        if vectors and self.options.vector_name:
+            return [self.options.vector_name]
+        return vectors
 
     def query(self, embeddings: np.ndarray, k: int) -> list[QueryHits]:
         queries = np.asarray(embeddings, dtype=np.float32)
