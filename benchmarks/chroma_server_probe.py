@@ -6,8 +6,10 @@ Uses the collections ``benchmarks.chroma_server_tags`` builds and caches under
 benchmarks/.work/ (384-d random unit vectors; built here if missing). Per size,
 through ``ChromaStore`` on a ``chroma run`` server on 127.0.0.1:
 
-- first sample: ``sample(300)`` with nothing kept, which lists every id once
-  (``driftwatch.stores.chroma_ids``);
+- first sample: ``sample(300)`` in a new process with nothing kept, which lists
+  every id once (``driftwatch.stores.chroma_ids``);
+- restart sample: ``sample(300)`` in the next new process, which starts from the
+  ids the first one kept on disk (``driftwatch.stores.chroma_id_cache``);
 - sample: ``sample(300)`` as every later probe runs it: ``count()``, the tail
   of the collection from the kept ids, the drawn records by id;
 - probe store work: count + dimension + sample(300) + 20 top-10 queries;
@@ -23,6 +25,9 @@ Also a chi-square p-value of 50 samples' ids over 20 buckets of insertion order.
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
+import tempfile
 from collections import Counter
 from dataclasses import replace
 from typing import Any
@@ -71,6 +76,17 @@ def whole_sweep(
             return timings
 
 
+def new_process_sample(server: Any, name: str, rng: np.random.Generator) -> Timing:
+    """``sample(300)`` on a store made anew (as a new process makes it: nothing in
+    memory, the ids on disk if an earlier one kept them)."""
+    store = ChromaStore("bench", server.store_config())
+    try:
+        handle = store.open_collection(name)
+        return time_call(lambda: handle.sample(300, rng))[0]
+    finally:
+        store.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -78,6 +94,9 @@ def main() -> None:
     args = parser.parse_args()
 
     DATA.mkdir(parents=True, exist_ok=True)
+    # The ids the stores keep on disk go to directories of this run, not the user's.
+    main_cache_home = tempfile.mkdtemp()
+    os.environ["XDG_CACHE_HOME"] = main_cache_home
     server = start_chroma_server(DATA)
     store = ChromaStore("bench", server.store_config())
     results: dict[str, Any] = {}
@@ -89,8 +108,12 @@ def main() -> None:
             rng = np.random.default_rng(0)
             queries = rng.standard_normal((20, 384)).astype(np.float32)
             handle.query(queries, 10)  # the server loads the index once
-            store.id_snapshots.clear()
-            first, _ = time_call(lambda: handle.sample(300, rng))  # noqa: B023
+            with tempfile.TemporaryDirectory() as cache_home:  # nothing kept on disk
+                os.environ["XDG_CACHE_HOME"] = cache_home
+                first = new_process_sample(server, name, rng)
+                restart = new_process_sample(server, name, rng)
+            os.environ["XDG_CACHE_HOME"] = main_cache_home
+            handle.sample(300, rng)
             (kept,) = store.id_snapshots.values()
             kept_mb = (len(kept.blob) + kept.ends.nbytes + kept.hashes.nbytes) / 2**20
 
@@ -109,6 +132,7 @@ def main() -> None:
             medians = {label: median_wall(ts) for label, ts in times.items()}
             results[str(records)] = {
                 "first_sample_s": round(first.wall_s, 3),
+                "restart_sample_s": round(restart.wall_s, 3),
                 "kept_ids_mb": round(kept_mb, 1),
                 **{f"{label}_median_s": round(s, 3) for label, s in medians.items()},
                 "sample_to_listing_ratio": round(medians["sample"] / medians["listing"], 3),
@@ -123,6 +147,7 @@ def main() -> None:
     finally:
         store.close()
         server.stop()
+        shutil.rmtree(main_cache_home)
     write_results(
         "chroma_server_probe",
         {"repeats": args.repeats, "per_size": results, "peak_rss_mb": round(peak_rss_mb(), 1)},

@@ -49,7 +49,6 @@ model file's sha256.
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 import sys
 import tempfile
@@ -59,6 +58,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from driftwatch.cache_home import cache_dir
 
 if TYPE_CHECKING:
     from onnx import GraphProto, ModelProto, NodeProto, TensorProto
@@ -264,11 +265,6 @@ def rewrite(model: bytes | Path) -> bytes | None:
     return proto.SerializeToString() if _rewrite_model(proto) else None
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "driftwatch" / "onnx-int8"
-
-
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -289,7 +285,7 @@ def int8_model(path: Path) -> Iterator[Path | None]:
     model it was given as bytes (+22 MB resident).
     """
     key = f"{_sha256(path)}-v{REWRITE_VERSION}"
-    cache = _cache_dir()
+    cache = cache_dir("onnx-int8")
     done, nothing = cache / f"{key}.onnx", cache / f"{key}.none"
     if done.is_file() or nothing.is_file():
         yield done if done.is_file() else None

@@ -25,6 +25,7 @@ import numpy as np
 from chromadb.config import Settings
 from chromadb.errors import ChromaError, NotFoundError
 
+from driftwatch.cache_home import cache_dir
 from driftwatch.config import ChromaStoreConfig
 from driftwatch.errors import (
     CollectionNotFound,
@@ -44,6 +45,7 @@ from driftwatch.stores.base import (
     index_part,
     text_hash,
 )
+from driftwatch.stores.chroma_id_cache import IdCache
 from driftwatch.stores.chroma_ids import IdSnapshot, SnapshotSampler
 from driftwatch.stores.chroma_inuse import refuse_if_in_use
 from driftwatch.stores.chroma_sqlite import ChromaSqlite
@@ -138,6 +140,8 @@ class ChromaStore:
         self.location = (
             f"chroma server {redact_url(cfg.url)}" if cfg.url else f"chroma directory {cfg.path}"
         )
+        # ... and on disk, for the next process (``chroma_id_cache``).
+        self.id_cache = IdCache(cache_dir("chroma-ids"), (self.location, cfg.tenant, cfg.database))
 
     def open_collection(
         self, name: str, options: CollectionOptions | None = None
@@ -487,7 +491,8 @@ class ChromaCollection:
         reading only what is drawn, then just those records by id. Server: drawn
         from the ids the store keeps between samples, brought up to date by the
         tail of the collection (``chroma_ids``): a sample reads the tail and the
-        drawn records, not every id (the first one after a start does).
+        drawn records, not every id. A new process starts from the ids an earlier
+        one kept on disk (``chroma_id_cache``); without them it lists every id.
         """
         if self._sqlite is not None:
             view = self._sqlite
@@ -503,9 +508,13 @@ class ChromaCollection:
             )["ids"],
             fetch=self.get_records,
         )
-        kept, coll_id = self._store.id_snapshots, str(self._coll.id)
-        records, snapshot = sampler.sample(kept.get(self.name, coll_id), n, rng)
+        kept, on_disk, coll_id = self._store.id_snapshots, self._store.id_cache, str(self._coll.id)
+        snapshot = kept.get(self.name, coll_id)
+        if snapshot is None:
+            snapshot = on_disk.load(coll_id)
+        records, snapshot = sampler.sample(snapshot, n, rng)
         kept.put(self.name, coll_id, snapshot)
+        on_disk.keep(coll_id, snapshot)
         return records
 
     def query(self, embeddings: np.ndarray, k: int) -> list[QueryHits]:

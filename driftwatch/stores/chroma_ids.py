@@ -3,7 +3,8 @@
 Chroma's API reaches a record at random only by its position (``get(limit,
 offset)``), and listing ids costs the server about 10 µs an id (1M ids: 8-12 s).
 So the store keeps the ids it has listed, in the server's order (``IdSnapshot``,
-an id's length plus 16 bytes), and every sample after the first:
+an id's length plus 16 bytes; on disk too, for the next process:
+``chroma_id_cache``), and every sample after the first:
 
 1. asks ``count()``;
 2. lists the tail: from ``_ANCHOR`` known ids before where the known ids end, to
@@ -33,8 +34,9 @@ the same at any age of the snapshot.
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -65,6 +67,9 @@ class IdSnapshot:
     ends: np.ndarray  # int64: ids[i] = blob[ends[i-1]:ends[i]]
     hashes: np.ndarray  # int64, sorted: hash() of every id (this process only)
     swept_to: int = 0  # the server position the next sweep page starts from
+    # Which full listing the snapshot grew from: new with every listing anew,
+    # kept by what extends one (so a cache can tell growth from a new listing).
+    origin: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     @classmethod
     def of(cls, ids: Sequence[str]) -> IdSnapshot:
@@ -74,6 +79,17 @@ class IdSnapshot:
             ends=np.cumsum([len(e) for e in encoded], dtype=np.int64),
             hashes=np.sort(_hashes(ids)),
         )
+
+    @classmethod
+    def restored(cls, blob: bytes, ends: np.ndarray, swept_to: int, origin: str) -> IdSnapshot:
+        """A snapshot from the parts another process kept (``blob``, ``ends``), its
+        hashes made again: ``hash()`` differs between processes."""
+        bounds = np.concatenate([np.zeros(1, np.int64), ends])
+        if int(bounds[-1]) != len(blob) or bool(np.any(np.diff(bounds) < 0)):
+            raise ValueError("the ends do not divide the blob into ids")
+        spans = zip(bounds[:-1].tolist(), ends.tolist(), strict=True)
+        hashes = np.fromiter((hash(blob[a:b].decode()) for a, b in spans), np.int64, len(ends))
+        return cls(blob, ends, np.sort(hashes), swept_to, origin)
 
     def __len__(self) -> int:
         return len(self.ends)
@@ -103,6 +119,7 @@ class IdSnapshot:
             # Merged into place (O(n)), not sorted again: 3 ms instead of 90 at 1M ids.
             hashes=np.insert(self.hashes, np.searchsorted(self.hashes, added.hashes), added.hashes),
             swept_to=self.swept_to,
+            origin=self.origin,
         )
 
 

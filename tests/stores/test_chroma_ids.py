@@ -4,6 +4,7 @@ still uniform over the records there now after adds, deletes and re-adds."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -222,3 +223,41 @@ def test_a_collection_made_again_under_its_name_starts_afresh(
     (kept,) = store.id_snapshots.values()
     assert len(kept) == 50
     store.close()
+
+
+def test_a_new_process_starts_from_the_ids_the_last_one_kept_on_disk(
+    collection: tuple[ChromaServer, str],
+) -> None:
+    """A restarted daemon, or the next ``driftwatch check``, reads the ids an
+    earlier process kept instead of listing every id; what was added meanwhile is
+    in the tail, so its sample still covers every record there now."""
+    server, name = collection
+    before = ChromaStore("s", server.store_config())
+    before.open_collection(name).sample(10, np.random.default_rng(8))
+    before.close()
+    edit(server, name, add=[f"meanwhile-{i}" for i in range(40)], delete=["doc-5"])
+
+    after = ChromaStore("s", server.store_config())  # nothing kept in memory
+    handle, gets = counted(after, name)
+    everything = handle.sample(RECORDS * 2, np.random.default_rng(9))
+    tail, *_ = listings(gets)
+    assert tail == RECORDS - chroma_ids._ANCHOR  # where the kept ids end, not 0
+    assert sorted(r.id for r in everything) == sorted(
+        {f"doc-{i}" for i in range(RECORDS)} - {"doc-5"} | {f"meanwhile-{i}" for i in range(40)}
+    )
+    after.close()
+
+
+def test_without_a_writable_cache_every_new_process_lists_every_id(
+    collection: tuple[ChromaServer, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    server, name = collection
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(not_a_directory))
+    for seed in (10, 11):
+        store = ChromaStore("s", server.store_config())
+        handle, gets = counted(store, name)
+        assert len(handle.sample(100, np.random.default_rng(seed))) == 100
+        assert listings(gets) == [0]
+        store.close()
