@@ -38,6 +38,7 @@ from scipy import stats
 from benchmarks.chroma_server_tags import DATA, build
 from benchmarks.common import Timing, median_wall, peak_rss_mb, time_call, write_results
 from driftwatch.stores.chroma import ChromaCollection, ChromaStore
+from driftwatch.stores.chroma_ids import IdSnapshot
 from tests.support.chroma_server import start_chroma_server
 
 LIST_PAGE = 20_000
@@ -62,17 +63,22 @@ def uniformity(handle: ChromaCollection, records: int, rng: np.random.Generator)
     return float(stats.chisquare([buckets[b] for b in range(20)]).pvalue)
 
 
+def kept_ids(store: ChromaStore, handle: ChromaCollection) -> IdSnapshot:
+    kept = store.id_snapshots.get(handle.name, str(handle._coll.id))
+    assert kept is not None, "sampled before"
+    return kept
+
+
 def whole_sweep(
     handle: ChromaCollection, store: ChromaStore, rng: np.random.Generator
 ) -> list[Timing]:
     """Each sample's time from a sweep's start (position 0) until it reaches the tail."""
-    (kept,) = store.id_snapshots.values()
+    kept = kept_ids(store, handle)
     store.id_snapshots.put(handle.name, str(handle._coll.id), replace(kept, swept_to=0))
     timings = []
     while True:
         timings.append(time_call(lambda: handle.sample(300, rng))[0])
-        (kept,) = store.id_snapshots.values()
-        if kept.swept_to == 0:
+        if kept_ids(store, handle).swept_to == 0:
             return timings
 
 
@@ -114,7 +120,7 @@ def main() -> None:
                 restart = new_process_sample(server, name, rng)
             os.environ["XDG_CACHE_HOME"] = main_cache_home
             handle.sample(300, rng)
-            (kept,) = store.id_snapshots.values()
+            kept = kept_ids(store, handle)
             kept_mb = (len(kept.blob) + kept.ends.nbytes + kept.hashes.nbytes) / 2**20
 
             def probe() -> None:
