@@ -140,8 +140,8 @@ class IdCache:
             try:
                 if path.suffix in oldest and path.stat().st_mtime < oldest[path.suffix]:
                     path.unlink()
-            except FileNotFoundError:
-                continue  # removed by another process meanwhile
+            except OSError:  # removed by another process meanwhile, or not ours to remove
+                continue
 
     def _warn(self, doing: str, exc: Exception) -> None:
         if not self._warned:
