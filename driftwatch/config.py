@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -36,7 +37,7 @@ from pydantic import (
 )
 
 from driftwatch.errors import ConfigError
-from driftwatch.redact import register_secret, register_url_password
+from driftwatch.redact import register_secret, register_url_password, userinfo_unencoded
 
 if TYPE_CHECKING:
     from driftwatch.stores.base import CollectionOptions
@@ -91,6 +92,23 @@ class _Strict(BaseModel):
 # --- embedders ---------------------------------------------------------------
 
 
+def _encoded_userinfo(url: str, instead: str) -> str:
+    """``url``, if its user and password are percent-encoded (message without the url)."""
+    if userinfo_unencoded(url):
+        raise ValueError(
+            "the user or password in this URL holds '@', '/', '?' or '#' unencoded: write "
+            f"them percent-encoded (%40, %2F, %3F, %23), or {instead}"
+        )
+    return url
+
+
+# A server's URL: credentials in it percent-encoded, or none (api_key and headers
+# carry them as secrets).
+ServerUrl = Annotated[
+    str, AfterValidator(lambda url: _encoded_userinfo(url, "set 'api_key' or 'headers'"))
+]
+
+
 class OnnxEmbedderConfig(_Strict):
     kind: Literal["onnx"]
     model: str = Field(min_length=1, description="name recorded in baselines and metrics")
@@ -121,7 +139,7 @@ class OnnxEmbedderConfig(_Strict):
 class OpenAIEmbedderConfig(_Strict):
     kind: Literal["openai"]
     model: str = Field(min_length=1)
-    base_url: str = "https://api.openai.com/v1"
+    base_url: ServerUrl = "https://api.openai.com/v1"
     api_key: SecretStr | None = None
     dimensions: int | None = Field(default=None, ge=1)
     batch_size: int = Field(default=64, ge=1, le=2048)
@@ -158,7 +176,7 @@ EmbedderConfig = Annotated[
 class ChromaStoreConfig(_Strict):
     kind: Literal["chroma"] = "chroma"
     path: str | None = None
-    url: str | None = None
+    url: ServerUrl | None = None
     tenant: str = "default_tenant"
     database: str = "default_database"
     headers: dict[str, SecretStr] = Field(default_factory=dict)
@@ -191,14 +209,14 @@ class PgvectorStoreConfig(_Strict):
             raise ValueError(
                 "url must start with postgresql:// (e.g. postgresql://app@db:5432/rag)"
             )
-        return value
+        return _encoded_userinfo(value, "leave the password out and set 'password'")
 
 
 class QdrantStoreConfig(_Strict):
     """Qdrant: a server (``url`` + secret ``api_key``) or local mode (``path``)."""
 
     kind: Literal["qdrant"]
-    url: str | None = None
+    url: ServerUrl | None = None
     path: str | None = None
     api_key: SecretStr | None = None
     timeout: Duration = timedelta(seconds=30)
@@ -219,9 +237,14 @@ StoreConfig = Annotated[
 # --- collections -------------------------------------------------------------
 
 
+def _record_id(value: object) -> object:
+    """A record id as the stores give it: text (Qdrant's integer ids too)."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 class CanaryConfig(_Strict):
     query: str = Field(min_length=1)
-    expect: list[str] = Field(default_factory=list)
+    expect: list[Annotated[str, BeforeValidator(_record_id)]] = Field(default_factory=list)
 
 
 class ScheduleConfig(_Strict):
@@ -444,6 +467,11 @@ class Config(_Strict):
     feeds: list[FeedConfig] = Field(default_factory=list)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
+    @field_validator("state_url")
+    @classmethod
+    def _state_url_encoded(cls, value: str) -> str:
+        return _encoded_userinfo(value, "leave the password out and set PGPASSWORD")
+
     @field_validator("listen")
     @classmethod
     def _listen_is_host_port(cls, value: str) -> str:
@@ -571,7 +599,7 @@ def _cross_references(data: Mapping[str, Any]) -> list[str]:
     stores, embedders = _names(data.get("stores")), _names(data.get("embedders"))
     collections = data.get("collections")
     problems: list[str] = []
-    seen: set[tuple[str, str]] = set()
+    seen: dict[str, tuple[int, object]] = {}  # name -> (index, store) of its first entry
     for i, coll in enumerate(collections if isinstance(collections, list) else []):
         if not isinstance(coll, Mapping):
             continue
@@ -582,12 +610,20 @@ def _cross_references(data: Mapping[str, Any]) -> list[str]:
         migration = coll.get("migration")
         if isinstance(migration, Mapping):
             problems += _migration_references(
-                where, store, name, migration, stores=stores, embedders=embedders
+                where, store, name, migration, stores=data.get("stores"), embedders=embedders
             )
-        if isinstance(store, str) and isinstance(name, str):
-            if (store, name) in seen:
-                problems.append(f"{where}.name: collection {name!r} listed twice")
-            seen.add((store, name))
+        if isinstance(name, str):
+            if name in seen:
+                first, first_store = seen[name]
+                # Results, baselines, migrations and metric labels name a collection
+                # by its name alone: two entries would share (and spoil) one history.
+                problems.append(
+                    f"{where}.name: collection {name!r} is listed already as "
+                    f"collections[{first}] (store {first_store!r}); each name may be "
+                    "watched once per config"
+                )
+            else:
+                seen[name] = (i, store)
         checks = coll.get("checks")
         if isinstance(checks, list):
             from driftwatch.checks.registry import CHECKS
@@ -617,20 +653,31 @@ def _migration_references(
     name: object,
     mig: Mapping[str, Any],
     *,
-    stores: set[str],
+    stores: object,
     embedders: set[str],
 ) -> list[str]:
     """A migration must name a configured embedder and store, and never target blue."""
     where = f"{where}.migration"
     target_store = mig.get("target_store") or store
     problems = _unknown(f"{where}.to", "embedder", mig.get("to"), embedders)
-    problems += _unknown(f"{where}.target_store", "store", target_store, stores)
-    if target_store == store and mig.get("target") == name:
+    problems += _unknown(f"{where}.target_store", "store", target_store, _names(stores))
+    entry = stores.get(store) if isinstance(stores, Mapping) and isinstance(store, str) else None
+    kind = entry.get("kind") if isinstance(entry, Mapping) else None
+    if target_store == store and _same_collection(kind, mig.get("target"), name):
         problems.append(
-            f"{where}.target: {name!r} is the collection itself; "
+            f"{where}.target: {mig.get('target')!r} is the collection itself ({name!r}); "
             "green must be a new collection (blue is never written)"
         )
     return problems
+
+
+def _same_collection(kind: object, one: object, other: object) -> bool:
+    """Whether two names of one store's collections name the same one. pgvector: a
+    table without a schema is taken to be in ``public``, where PostgreSQL's default
+    search_path finds it."""
+    if kind == "pgvector" and isinstance(one, str) and isinstance(other, str):
+        one, other = (n if "." in n else f"public.{n}" for n in (one, other))
+    return one == other
 
 
 def config_warnings(cfg: Config) -> list[str]:

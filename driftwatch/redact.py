@@ -16,15 +16,28 @@ def redact_url(url: str) -> str:
     """
     try:
         parts = urlsplit(url)
+        port = parts.port
     except ValueError:
         return "<unparseable url>"
-    if not parts.scheme or not parts.hostname:
-        return "<redacted>"
+    if not parts.scheme or not parts.hostname or userinfo_unencoded(url):
+        return "<redacted>"  # the "host" might be part of a password
     host = parts.hostname
-    if parts.port:
-        host = f"{host}:{parts.port}"
+    if port:
+        host = f"{host}:{port}"
     suffix = "/…" if (parts.path not in ("", "/") or parts.query) else ""
     return urlunsplit((parts.scheme, host, "", "", "")) + suffix
+
+
+def userinfo_unencoded(url: str) -> bool:
+    """Whether ``url``'s user-info holds a character that must be percent-encoded
+    there (``@``, ``/``, ``?``, ``#``). Parsers then split the URL elsewhere than
+    its author meant, and the password turns up as a host, port or database name,
+    which messages show: such a URL is refused before anything parses it."""
+    rest = url.partition("://")[2]
+    authority_end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    if "@" not in rest or authority_end == 0:  # no host (sqlite:///PATH): no user-info
+        return False
+    return rest.count("@") > 1 or rest.find("@") > authority_end
 
 
 # Secret values known to this process (config SecretStr values and the secret

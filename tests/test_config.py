@@ -285,3 +285,100 @@ def test_store_kinds_report_their_own_problems() -> None:
     assert "stores.pg.url: url must start with postgresql://" in problems
     assert "stores.qd: give exactly one of 'path' (local mode) or 'url' (server)" in problems
     assert "collections[0].layout:" in problems
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://monitor:Hunter/LEAKY@127.0.0.1:55432/postgres",  # '/' in the password
+        "postgresql://monitor:Hunter@LEAKY@127.0.0.1:55432/postgres",  # '@' in the password
+        "postgresql://monitor:Hunter?LEAKY@127.0.0.1:55432/postgres",
+    ],
+)
+def test_a_url_whose_password_is_not_percent_encoded_is_refused_without_showing_it(
+    url: str,
+) -> None:
+    """libpq would split such a URL elsewhere and take part of the password for the
+    host, port or database, which every message then shows."""
+    data = _one_collection()
+    data["stores"] = {
+        "pg": {"kind": "pgvector", "url": url},
+        "remote": {"kind": "chroma", "url": url.replace("postgresql", "http")},
+        "local": {"kind": "chroma", "path": "./chroma"},
+    }
+    data["state_url"] = url.replace("postgresql", "postgresql+psycopg")
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, env={})
+    problems = info.value.problems
+    for where, instead in [
+        ("stores.pg.url", "set 'password'"),
+        ("stores.remote.url", "set 'api_key' or 'headers'"),
+        ("state_url", "set PGPASSWORD"),
+    ]:
+        (problem,) = [p for p in problems if p.startswith(f"{where}:")]
+        assert "percent-encoded (%40, %2F, %3F, %23)" in problem and instead in problem
+    assert "LEAKY" not in str(info.value) and "Hunter" not in str(info.value)
+
+
+def test_percent_encoded_credentials_and_sqlite_paths_with_at_signs_are_accepted() -> None:
+    data = _one_collection()
+    data["stores"] = {
+        "pg": {"kind": "pgvector", "url": "postgresql://monitor:Hunter%2FOK%40x@db:5432/rag"},
+        "local": {"kind": "chroma", "path": "./chroma"},
+    }
+    data["state_url"] = "sqlite:////var/lib/team@ops/driftwatch.db"
+    cfg = parse_config(data, env={})
+    assert cfg.state_url.endswith("team@ops/driftwatch.db")
+
+
+def test_one_name_in_two_stores_is_refused_since_results_are_keyed_by_name() -> None:
+    data = _one_collection()
+    data["stores"] = {
+        "local": {"kind": "chroma", "url": "http://127.0.0.1:1"},
+        "qd": {"kind": "qdrant", "path": "./qdrant"},
+    }
+    data["collections"] = [
+        {"store": "local", "name": "docs", "embedder": "live"},
+        {"store": "qd", "name": "docs", "embedder": "live"},
+    ]
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, env={})
+    (problem,) = info.value.problems
+    assert problem.startswith(
+        "collections[1].name: collection 'docs' is listed already as collections[0] (store 'local')"
+    )
+
+
+@pytest.mark.parametrize(
+    ("blue", "target", "refused"),
+    [
+        ("public.kb", "kb", True),  # the same table, with and without its schema
+        ("kb", "public.kb", True),
+        ("kb", "public.kb_v2", False),
+        ("rag.kb", "kb", False),  # another schema's table
+    ],
+)
+def test_a_pgvector_migration_into_blue_under_another_spelling_is_refused(
+    blue: str, target: str, refused: bool
+) -> None:
+    data = _one_collection(name=blue, migration={"to": "live", "target": target})
+    data["stores"] = {"local": {"kind": "pgvector", "url": "postgresql://app@db/rag"}}
+    if not refused:
+        assert parse_config(data, env={}).collections[0].migration is not None
+        return
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, env={})
+    (problem,) = info.value.problems
+    assert problem == (
+        f"collections[0].migration.target: {target!r} is the collection itself ({blue!r}); "
+        "green must be a new collection (blue is never written)"
+    )
+
+
+def test_canary_ids_may_be_written_as_numbers_as_qdrant_numbers_its_points() -> None:
+    data = _one_collection(canaries=[{"query": "q", "expect": [531, "doc-7"]}])
+    (canary,) = parse_config(data, env={}).collections[0].canaries
+    assert canary.expect == ["531", "doc-7"]
+    data = _one_collection(canaries=[{"query": "q", "expect": [True]}])
+    with pytest.raises(ConfigError, match=r"canaries\[0\].expect\[0\]"):
+        parse_config(data, env={})

@@ -64,6 +64,12 @@ def test_scrub_masks_whole_values_and_keeps_ordinary_words() -> None:
         ("https://user:pw@feeds.example.org:8443/a?token=x", "https://feeds.example.org:8443/…"),
         ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
         ("not a url", "<redacted>"),
+        # User-info with an unencoded '/' or '@': what a parser takes for the host is
+        # part of the password.
+        ("http://user/SECRET@chroma:8000", "<redacted>"),
+        ("http://user:pw/SECRET@chroma:8000", "<unparseable url>"),
+        ("http://user:pw@SECRET@chroma:8000", "<redacted>"),
+        ("http://user:pw:SECRET@chroma:99999", "<unparseable url>"),
     ],
 )
 def test_redact_url(url: str, shown: str) -> None:
