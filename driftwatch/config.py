@@ -694,7 +694,32 @@ def config_warnings(cfg: Config) -> list[str]:
                 "writes while driftwatch runs; watch a live application through its Chroma "
                 "server (url:) instead"
             )
+    warnings += _onnx_models_missing(cfg)
     return warnings
+
+
+def _onnx_models_missing(cfg: Config) -> list[str]:
+    """ONNX embedders whose model can be found neither as a preset nor as a file:
+    every check that embeds with them would fail."""
+    from driftwatch.embedders.onnx import PRESETS
+
+    presets = ", ".join(sorted(PRESETS))
+    missing = []
+    for name, embedder in cfg.embedders.items():
+        if not isinstance(embedder, OnnxEmbedderConfig):
+            continue
+        if embedder.path is None and embedder.model not in PRESETS:
+            missing.append(
+                f"embedders.{name}: model {embedder.model!r} is not a preset ({presets}) "
+                "and no 'path' names its ONNX file"
+            )
+        elif (
+            embedder.path is not None
+            and embedder.path not in PRESETS
+            and not Path(embedder.path).expanduser().is_file()
+        ):
+            missing.append(f"embedders.{name}.path: no ONNX model file {embedder.path}")
+    return missing
 
 
 def parse_config(

@@ -230,9 +230,27 @@ def test_no_collections_is_valid_with_a_warning() -> None:
     assert config_warnings(parse_config(_one_collection(), env={})) == []
 
 
+def test_an_onnx_model_that_is_neither_a_preset_nor_a_file_is_named(tmp_path: Path) -> None:
+    model_file = tmp_path / "model.onnx"
+    model_file.write_bytes(b"")
+    data = _one_collection()
+    data["embedders"] = {
+        "live": {"kind": "onnx", "model": "all-MiniLM-L6-v2"},
+        "typo": {"kind": "onnx", "model": "all-MiniLM-L6-v3"},
+        "gone": {"kind": "onnx", "model": "x", "path": str(tmp_path / "nope.onnx")},
+        "file": {"kind": "onnx", "model": "x", "path": str(model_file)},
+        "preset": {"kind": "onnx", "model": "x", "path": "paraphrase-MiniLM-L3-v2"},
+    }
+    assert config_warnings(parse_config(data, env={})) == [
+        "embedders.typo: model 'all-MiniLM-L6-v3' is not a preset (all-MiniLM-L6-v2, "
+        "paraphrase-MiniLM-L3-v2) and no 'path' names its ONNX file",
+        f"embedders.gone.path: no ONNX model file {tmp_path / 'nope.onnx'}",
+    ]
+
+
 def _one_collection(**coll: object) -> dict[str, object]:
     return {
-        "embedders": {"live": {"kind": "onnx", "model": "m"}},
+        "embedders": {"live": {"kind": "onnx", "model": "all-MiniLM-L6-v2"}},
         "stores": {"local": {"kind": "chroma", "url": "http://127.0.0.1:1"}},
         "collections": [{"store": "local", "name": "docs", "embedder": "live", **coll}],
     }
