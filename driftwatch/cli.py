@@ -16,6 +16,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -365,14 +366,15 @@ def cmd_feeds_check(args: argparse.Namespace) -> int:
 
 
 def cmd_feeds_calendar(args: argparse.Namespace) -> int:
-    """Write the upcoming shutdowns as iCalendar; exit 2 when a --refresh fetch failed."""
+    """Write the upcoming shutdowns as iCalendar; exit 2 when a --refresh fetch or the
+    --output file failed."""
     from datetime import UTC, datetime
-    from pathlib import Path
 
     from driftwatch.feeds.calendar import shutdown_calendar
     from driftwatch.feeds.service import FeedWatcher, current_notices
     from driftwatch.state.db import open_state
 
+    output = _output_path("--output", args.output) if args.output else None
     config = load_config(args.config)
     db = open_state(config.state_url)
     failed = False
@@ -385,14 +387,45 @@ def cmd_feeds_calendar(args: argparse.Namespace) -> int:
     finally:
         db.close()
     document = shutdown_calendar(notices, now.date(), now)
-    if args.output:
-        Path(args.output).write_bytes(document)
-        upcoming = document.count(b"BEGIN:VEVENT")
-        err.print(f"wrote {upcoming} upcoming shutdown(s) to {_escape(args.output)}")
-    else:
+    if output is None:
         sys.stdout.buffer.write(document)
         sys.stdout.flush()
+    elif _write_output("--output", output, document):
+        upcoming = document.count(b"BEGIN:VEVENT")
+        err.print(f"wrote {upcoming} upcoming shutdown(s) to {_escape(str(output))}")
+    else:
+        failed = True
     return EXIT_CANNOT_CHECK if failed else EXIT_OK
+
+
+def _output_path(option: str, path: str) -> Path:
+    """The file an output option names, refused now if it cannot be written.
+
+    Checked before the command's work, which can take minutes (evaluate embeds
+    with real models) and would otherwise be lost at the very end.
+    """
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise DriftwatchError(f"{option} {path}: directory {target.parent} does not exist")
+    if target.is_dir():
+        raise DriftwatchError(f"{option} {path}: is a directory")
+    if not os.access(target if target.exists() else target.parent, os.W_OK):
+        raise DriftwatchError(f"{option} {path}: permission denied")
+    return target
+
+
+def _write_output(option: str, target: Path, data: bytes) -> bool:
+    """Write an output file; False, with the error shown, if that fails late (disk full).
+
+    Reported rather than raised so that the command's own result is not lost.
+    """
+    try:
+        target.write_bytes(data)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        err.print(f"[red]error:[/] {option} {_escape(str(target))}: {_escape(reason)}")
+        return False
+    return True
 
 
 def cmd_config_validate(args: argparse.Namespace) -> int:
@@ -506,20 +539,28 @@ def _key_value_table(title: str, data: dict[str, Any]) -> None:
 
 
 def cmd_migrate_eval(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from driftwatch.migrate.evaluate import evaluate
     from driftwatch.migrate.plan import make_plan
     from driftwatch.migrate.report_html import render_report
 
+    html = _output_path("--html", args.html) if args.html else None
     with _migration(args) as (endpoints, _):
         result = evaluate(endpoints)
-        if args.html:
-            plan = make_plan(endpoints).to_json()
-            Path(args.html).write_text(render_report(result, plan), encoding="utf-8")
-    if args.json:
-        _print_json({k: v for k, v in result.items() if k != "similarities"})
+        page = render_report(result, make_plan(endpoints).to_json()) if html else None
+    # The evaluation is printed first: a report that fails to write must not cost it.
+    _print_evaluation(result, as_json=args.json)
+    if html is None or page is None:
         return EXIT_OK
+    if not _write_output("--html", html, page.encode("utf-8")):
+        return EXIT_CANNOT_CHECK
+    err.print(f"report written to {_escape(str(html))}")
+    return EXIT_OK
+
+
+def _print_evaluation(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        _print_json({k: v for k, v in result.items() if k != "similarities"})
+        return
     models = f"{result['current_model']} vs {result['candidate_model']}"
     table = Table(title=f"migrate evaluate: {models}")
     for column in ("model", "recall@k", "95% CI", "MRR", "95% CI"):
@@ -536,9 +577,6 @@ def cmd_migrate_eval(args: argparse.Namespace) -> int:
     for name in ("unmapped", "procrustes", "ridge"):
         if name in bridge:
             out.print(f"bridge {name}: neighbour recall {_fmt(bridge[name]['neighbour_recall'])}")
-    if args.html:
-        err.print(f"report written to {_escape(args.html)}")
-    return EXIT_OK
 
 
 def _ci(ci: Any) -> str:

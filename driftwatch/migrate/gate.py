@@ -20,7 +20,7 @@ never touched.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from statistics import fmean
 from typing import Any
 
@@ -41,9 +41,18 @@ from driftwatch.stores.base import CollectionHandle
 
 @dataclass
 class GateDecision:
+    """The gate's verdict with the facts it rests on.
+
+    ``to_json`` has the same keys in every case (refused early, allowed, already
+    cut over), so that a consumer never has to guess which ones are there: a fact
+    the gate did not measure this time is null.
+    """
+
     allowed: bool
+    status: MigrationStatus
     reasons: list[str] = field(default_factory=list)
-    facts: dict[str, Any] = field(default_factory=dict)
+    consistency: dict[str, Any] | None = None
+    canary_recall: dict[str, Any] | None = None
     application_change: str | None = None
     already: bool = False
 
@@ -53,7 +62,9 @@ class GateDecision:
             "reasons": self.reasons,
             "already_cut_over": self.already,
             "application_change": self.application_change,
-            **self.facts,
+            **self.status.to_json(),
+            "consistency": self.consistency,
+            "canary_recall": self.canary_recall,
         }
 
 
@@ -74,14 +85,13 @@ def evaluate_gate(
 ) -> GateDecision:
     """The gate's verdict, without acting on it (``status``: measured already, if given)."""
     spec = endpoints.spec
-    decision = GateDecision(allowed=False)
-    if active_switch(db, spec.blue.name) is not None:
+    decision = GateDecision(allowed=False, status=status or migration_status(endpoints, db))
+    if decision.status.switch is not None:
+        # In force already: the gate is not run again, the state is reported.
         decision.allowed, decision.already = True, True
         decision.application_change = application_change(endpoints)
         return decision
-    status = status or migration_status(endpoints, db)
-    facts = decision.facts
-    facts.update(status.to_json())
+    status = decision.status
     reasons = decision.reasons
     if not status.target_exists:
         reasons.append(f"green collection {spec.migration.target!r} does not exist: run it first")
@@ -111,14 +121,14 @@ def evaluate_gate(
         check="consistency",
     )
     consistency = check_consistency(ctx)
-    facts["consistency"] = {"status": consistency.status, "value": consistency.value}
+    decision.consistency = {"status": consistency.status, "value": consistency.value}
     if consistency.status != "ok":
         reasons.append(f"green is not consistent with {candidate.model!r}: {consistency.message}")
     k = spec.blue.top_k
     current_recall = canary_recall(endpoints.blue(), endpoints.current(), spec.blue.canaries, k)
     candidate_recall = canary_recall(green, candidate, spec.blue.canaries, k)
     tolerance = spec.migration.cutover_tolerance
-    facts["canary_recall"] = {
+    decision.canary_recall = {
         "current": current_recall,
         "candidate": candidate_recall,
         "tolerance": tolerance,
@@ -154,8 +164,10 @@ def cutover(endpoints: Endpoints, db: StateDB, seed: int = 0) -> GateDecision:
         target=spec.migration.target,
         embedder=spec.migration.to,
         model=candidate.model,
-        detail={k: v for k, v in decision.facts.items() if k in ("canary_recall", "consistency")},
+        detail={"canary_recall": decision.canary_recall, "consistency": decision.consistency},
     )
+    # The status was measured before the switch: it must show the one just recorded.
+    decision.status = replace(decision.status, switch=active_switch(db, spec.blue.name))
     _capture_green_baseline(endpoints, db)
     return decision
 

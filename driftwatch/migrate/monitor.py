@@ -32,7 +32,7 @@ def observe(
         if status.switch is None and status.target_exists:
             decision = evaluate_gate(endpoints, db, status=status)
             ready = decision.allowed
-            value = (decision.facts.get("consistency") or {}).get("value")
+            value = (decision.consistency or {}).get("value")
             consistency = None if value is None else float(value)
     return MigrationObservation(
         collection=spec.blue.name,

@@ -16,6 +16,15 @@ from tests.migrate.conftest import CANDIDATE, MigrationEnv
 from tests.support.models import MINILM
 
 BLUE = list(range(200))
+# `migrate cutover --json` has these keys in every case: the gate's verdict, the
+# status it measured (as `migrate status --json`) and the gate's own measurements.
+CUTOVER_KEYS = {
+    "allowed", "reasons", "already_cut_over", "application_change",
+    "collection", "target", "target_exists", "total", "done", "missing", "stale",
+    "orphaned", "without_text", "without_text_ids", "complete", "running", "rate",
+    "eta_seconds", "last_run", "last_error", "cutover",
+    "consistency", "canary_recall",
+}  # fmt: skip
 
 
 def _json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict]:  # type: ignore[type-arg]
@@ -39,6 +48,8 @@ def test_cutover_refused_then_allowed_then_rolled_back(
     code, refused = _json(capsys, "migrate", "cutover", "--json", *cfg)
     assert code == 1 and refused["allowed"] is False
     assert any("does not exist" in r for r in refused["reasons"])
+    assert set(refused) == CUTOVER_KEYS  # refused before measuring green: same keys, null
+    assert refused["consistency"] is None and refused["cutover"] is None
 
     # A run stopped by the candidate's endpoint failing after 50 records: green exists
     # but is incomplete -> refused, with the numbers.
@@ -54,6 +65,7 @@ def test_cutover_refused_then_allowed_then_rolled_back(
     code, refused = _json(capsys, "migrate", "cutover", "--json", *cfg)
     assert code == 1 and refused["allowed"] is False
     assert 0 < refused["missing"] <= 150 and refused["done"] == 200 - refused["missing"]
+    assert set(refused) == CUTOVER_KEYS and refused["consistency"] is not None
     assert f"{refused['missing']} record(s) of blue are missing from green" in refused["reasons"]
 
     assert main(["migrate", "run", *cfg]) == 0
@@ -62,6 +74,21 @@ def test_cutover_refused_then_allowed_then_rolled_back(
     assert code == 0 and allowed["allowed"] is True, allowed["reasons"]
     assert allowed["canary_recall"]["candidate"] >= allowed["canary_recall"]["current"] - 0.05
     assert env.green in allowed["application_change"]
+    # The object describes the cutover it just recorded, as `migrate status` shows it.
+    assert set(allowed) == CUTOVER_KEYS and allowed["already_cut_over"] is False
+    code, status = _json(capsys, "migrate", "status", "--json", *cfg)
+    assert allowed["cutover"] == status["cutover"]
+    assert allowed["cutover"]["target"] == env.green
+    assert allowed["cutover"]["model"] == CANDIDATE
+
+    # Run repeated while cut over: allowed, the same keys, values of the state now.
+    code, repeated = _json(capsys, "migrate", "cutover", "--json", *cfg)
+    assert code == 0 and set(repeated) == CUTOVER_KEYS
+    assert repeated["allowed"] is True and repeated["already_cut_over"] is True
+    assert repeated["cutover"] == allowed["cutover"]
+    assert (repeated["collection"], repeated["target"]) == (env.blue, env.green)
+    assert repeated["total"] == repeated["done"] == 200 and repeated["complete"] is True
+    assert repeated["consistency"] is None and repeated["canary_recall"] is None  # not re-run
 
     # From now on check and status watch green with the candidate.
     with env.state() as db:

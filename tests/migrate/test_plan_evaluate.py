@@ -124,3 +124,48 @@ def test_evaluate_reports_both_models_and_the_bridge_and_writes_nothing(
     shot = tmp_path / "report.png"
     headless_chromium(f"--screenshot={shot}", "--window-size=800,2400", html.as_uri())
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("env", ["chroma-embedded"], indirect=True)
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("nodir/x.html", "directory {tmp}/nodir does not exist"), (".", "is a directory")],
+)
+def test_evaluate_refuses_an_html_path_that_cannot_be_written_before_any_work(
+    env: MigrationEnv, capsys: pytest.CaptureFixture[str], name: str, expected: str
+) -> None:
+    env.fill_blue(BLUE[:60])
+    env.write_config(evaluate_sample=40)
+    html = env.tmp / name
+    argv = ["migrate", "evaluate", "--json", "--html", str(html), "--config", str(env.config_path)]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert f"error: --html {html}: {expected.format(tmp=env.tmp)}" in captured.err
+    assert "internal error" not in captured.err
+    assert env.embedded_texts() == []  # refused before the candidate embedded anything
+
+
+@pytest.mark.parametrize("env", ["chroma-embedded"], indirect=True)
+def test_evaluate_still_prints_its_result_when_the_report_cannot_be_written(
+    env: MigrationEnv, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    env.fill_blue(BLUE[:60])
+    env.write_config(evaluate_sample=40)
+    # /dev/full accepts the open and fails every write with ENOSPC, as a full disk does.
+    argv = [
+        "migrate",
+        "evaluate",
+        "--json",
+        "--html",
+        "/dev/full",
+        "--config",
+        str(env.config_path),
+    ]
+    assert main(argv) == 2  # the report asked for was not written
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)  # the evaluation is not lost
+    assert result["canaries_with_expect"] == 20
+    assert {"current", "candidate", "agreement", "bridge"} <= set(result)
+    assert "error: --html /dev/full: No space left on device" in captured.err
+    assert "internal error" not in captured.err
+    assert not [r for r in caplog.records if r.exc_info]  # no traceback logged
