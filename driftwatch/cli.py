@@ -173,6 +173,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    if not config.collections:
+        # Exit 0 would read as "no drift" when nothing was looked at.
+        raise DriftwatchError("nothing to check: the config lists no collections")
     results = _run_cycle(config, args.collection, show_progress=not args.json)
     return _print_results(results, as_json=args.json)
 

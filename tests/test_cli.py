@@ -107,6 +107,17 @@ def test_missing_collection_exits_2(
     assert "does-not-exist" in report["results"][0]["message"]
 
 
+def test_check_with_no_collections_exits_2_rather_than_report_no_drift(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "empty.yaml"
+    path.write_text(f"state_url: sqlite:///{tmp_path}/s.db\ncollections: []\n", encoding="utf-8")
+    assert main(["check", "--json", "--config", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert "nothing to check: the config lists no collections" in captured.err
+    assert captured.out == ""
+
+
 def test_state_db_that_cannot_be_opened_exits_2(
     tmp_path: Path, store_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
