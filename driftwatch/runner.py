@@ -7,8 +7,11 @@
 Everything about a check comes from its spec (checks.registry): whether it
 needs the baseline (obtained through baselines.BaselineKeeper, which may
 capture or complete it first), and whether it feeds or judges the score
-window. A check that raises becomes an "error" CheckResult naming the cause;
-the runner itself never raises for a failing store, embedder, check or sink.
+window. A window the newest probe added no scores to is handed over with the
+reason (CheckContext.missing_scores), so that stored scores of earlier probes
+are never judged as if the probe still worked. A check that raises becomes an
+"error" CheckResult naming the cause; the runner itself never raises for a
+failing store, embedder, check or sink.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from driftwatch.baselines import BaselineKeeper, BaselineOutcome
-from driftwatch.checks.base import CheckContext, CheckResult, CheckSpec
+from driftwatch.checks.base import CheckContext, CheckResult, CheckSpec, MissingScores
 from driftwatch.checks.registry import CHECKS, SCORE_SOURCE
 from driftwatch.config import CollectionConfig, Config
 from driftwatch.embedders.counting import CountingEmbedder
@@ -89,7 +92,10 @@ class Runner:
         if self.baselines is not None and any(s.needs_baseline for s in wanted):
             outcome = self.baselines.ensure(coll, handle)
         embedder = self.pools.embedder_for(coll, handle)
-        recent = self._recent_scores(coll) if any(s.needs_scores for s in wanted) else []
+        recent: list[float] = []
+        missing: MissingScores | None = None
+        if any(s.needs_scores for s in wanted):
+            recent, missing = self._score_window(coll)
         results = []
         for spec in wanted:
             if spec.needs_baseline and outcome.blocks:
@@ -102,6 +108,7 @@ class Runner:
                 embedder=counting,
                 baseline=outcome.baseline if spec.needs_baseline else None,
                 recent_scores=recent,
+                missing_scores=missing,
                 check=spec.name,
                 progress=self.progress,
             )
@@ -111,26 +118,44 @@ class Runner:
                 result = replace(result, detail={**result.detail, **cost})
             if spec.needs_baseline and outcome.news:
                 result = replace(result, message=scrub(f"{result.message} ({outcome.message})"))
-            if spec.provides_scores and result.status in _COMPLETED:
-                # This cycle's scores belong in the window the distribution check judges.
-                recent = list(result.detail.get(spec.provides_scores) or []) + list(recent)
+            if spec.provides_scores:
+                # This cycle's scores belong in the window the distribution check judges;
+                # without them the window holds only the past.
+                missing = _missing_scores(result, spec.provides_scores, stored=False)
+                if missing is None:
+                    recent = list(result.detail[spec.provides_scores]) + recent
             results.append(result)
         return results
 
-    def _recent_scores(self, coll: CollectionConfig) -> list[float]:
-        if self.state is None or SCORE_SOURCE is None or SCORE_SOURCE.provides_scores is None:
-            return []
-        try:
-            return result_repo.recent_scores(
-                self.state,
-                coll.name,
-                SCORE_SOURCE.name,
-                SCORE_SOURCE.provides_scores,
-                coll.score_window,
+    def _score_window(self, coll: CollectionConfig) -> tuple[list[float], MissingScores | None]:
+        """The scores of earlier probes from the state DB, and why the newest probe added
+        none (None: it did). A run without the score source (the daemon runs each check
+        on its own schedule) learns the latter from the source's newest stored result."""
+        source = SCORE_SOURCE
+        if source is None or source.provides_scores is None:
+            return [], None
+        if source.name not in self.checks_for(coll):
+            # Scores stored before it was switched off would be judged forever.
+            why = (
+                f"the {source.name} check, which feeds the score window, is not configured "
+                f"for collection {coll.name!r} (collections[].checks)"
             )
+            return [], MissingScores("unavailable", why)
+        if self.state is None:
+            return [], None
+        try:
+            recent = result_repo.recent_scores(
+                self.state, coll.name, source.name, source.provides_scores, coll.score_window
+            )
+            newest = result_repo.latest_results(self.state, coll.name)
         except StateError as exc:
             log.error("cannot read recent scores of %s: %s", coll.name, exc)
-            return []
+            why = f"cannot read the score window from the state DB: {exc}"
+            return [], MissingScores("error", why, type(exc).__name__)
+        last = next((r for r in newest if r.check == source.name), None)
+        if last is None:
+            return recent, None
+        return recent, _missing_scores(last, source.provides_scores, stored=True)
 
 
 def _run_one(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
@@ -145,6 +170,25 @@ def _run_one(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
         return ctx.result(
             "error", f"internal error: {type(exc).__name__}: {exc}", error=type(exc).__name__
         )
+
+
+def _missing_scores(source: CheckResult, key: str, *, stored: bool) -> MissingScores | None:
+    """None if ``source`` (a run of the check feeding the score window) delivered scores,
+    else why not. ``stored``: the source's newest run in the state DB, not this cycle's."""
+    if source.status in _COMPLETED and source.detail.get(key):
+        return None
+    run = f"the last {source.check} run" if stored else source.check
+    if source.status != "error":
+        # It could not run here (empty collection, no canaries, other dimension): neither
+        # can a verdict on its scores, and that is no error of driftwatch's.
+        return MissingScores("unavailable", f"{run} gave none ({source.status}): {source.message}")
+    why = f"{run} failed: {source.message}"
+    if stored:
+        # Its cause (StoreUnavailable, say) was that run's: this run reached the store, and
+        # repeating the kind would mark the store down (daemon._store_seen).
+        return MissingScores("error", why, "StaleScoreWindow")
+    kind = source.detail.get("error")
+    return MissingScores("error", why, kind if isinstance(kind, str) else None)
 
 
 def _error(coll: CollectionConfig, check: str, message: str, kind: str) -> CheckResult:

@@ -1,5 +1,7 @@
 """The runner: results returned and handed to the sinks it was built with; one failing
-sink (a real state DB that cannot be written) stops neither the run nor the others."""
+sink (a real state DB that cannot be written) stops neither the run nor the others.
+Scores that earlier probes stored are not judged as healthy while the probe fails:
+a real ONNX embedder that cannot load, a real `chroma run` server that is stopped."""
 
 from __future__ import annotations
 
@@ -12,15 +14,21 @@ from sqlalchemy import text
 
 from driftwatch.checks.base import CheckResult
 from driftwatch.checks.registry import CHECKS
+from driftwatch.config import CollectionConfig, Config
 from driftwatch.metrics import DriftwatchMetrics
 from driftwatch.pools import Pools
 from driftwatch.runner import Runner
-from driftwatch.sinks import MetricsSink, StateSink
+from driftwatch.sinks import MetricsSink, ResultSink, StateSink
 from driftwatch.state.db import StateDB, open_state
 from driftwatch.state.results import latest_results
-from tests.support.chroma_server import ChromaServer, unique_name
+from tests.support.chroma_server import ChromaServer, start_chroma_server, unique_name
 from tests.support.loopback import free_port
-from tests.test_baselines import add_records, make_config
+from tests.test_baselines import add_records, by_check, make_config, runner
+
+# The check fed by the canary's scores, and the canary itself, in registry order.
+PROBE = ["canary", "score_distribution"]
+# Neither a preset nor a file: the live embedder cannot be loaded (the reported bug).
+UNLOADABLE = "all-MiniLM-L6-v3"
 
 
 class Collected:
@@ -52,7 +60,7 @@ def test_run_returns_the_results_every_sink_received(
     collected = Collected()
     pools = Pools(config)
     try:
-        sinks = [MetricsSink(metrics), StateSink(state), collected]
+        sinks: list[ResultSink] = [MetricsSink(metrics), StateSink(state), collected]
         runner = Runner(config, pools, state=state, sinks=sinks)
         results = runner.run(coll, ["dimension", "version_mix"])
     finally:
@@ -80,7 +88,7 @@ def test_a_state_db_that_fails_stops_neither_the_run_nor_the_other_sinks(
     collected = Collected()
     pools = Pools(config)
     try:
-        sinks = [StateSink(state), MetricsSink(metrics), collected]
+        sinks: list[ResultSink] = [StateSink(state), MetricsSink(metrics), collected]
         results = Runner(config, pools, state=state, sinks=sinks).run(
             config.collections[0], ["version_mix"]
         )
@@ -106,3 +114,100 @@ def test_an_unreachable_store_is_an_error_result_per_check(tmp_path: Path) -> No
     assert [r.check for r in results] == list(CHECKS)
     assert {r.status for r in results} == {"error"}
     assert collected.runs == [results]
+
+
+def _probe(run: Runner, coll: CollectionConfig, together: bool) -> dict[str, CheckResult]:
+    """One probe cycle: in one run (`driftwatch check`) or one run per check (the daemon)."""
+    if together:
+        return by_check(run.run(coll, PROBE))
+    return {check: run.run(coll, [check])[0] for check in PROBE}
+
+
+def _unloadable(config: Config) -> Config:
+    live = config.embedders["live"].model_copy(update={"model": UNLOADABLE})
+    return config.model_copy(update={"embedders": {"live": live}})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("together", [True, False], ids=["one-run", "run-per-check"])
+def test_stored_scores_are_not_judged_while_the_embedder_cannot_load(
+    tmp_path: Path, chroma_server: ChromaServer, state: StateDB, together: bool
+) -> None:
+    name = unique_name("embedder-down")
+    add_records(chroma_server, name, range(200))
+    config = make_config(tmp_path, chroma_server.url, name)
+    coll = config.collections[0]
+    with runner(config, state) as run:
+        healthy = [_probe(run, coll, together) for _ in range(2)]
+    with runner(_unloadable(config), state) as run:
+        broken = _probe(run, coll, together)
+    with runner(config, state) as run:
+        recovered = _probe(run, coll, together)
+
+    assert healthy[-1]["score_distribution"].status == "ok", healthy[-1]["score_distribution"]
+    assert broken["canary"].status == "error"
+    scores = broken["score_distribution"]
+    # 400 stored scores of healthy probes would say "ok": this cycle embedded nothing.
+    assert scores.status == "error", scores.message
+    assert "no canary scores this cycle" in scores.message
+    assert UNLOADABLE in scores.message  # the cause, not only the symptom
+    if together:  # the same failure as the canary's, for alert grouping
+        assert scores.detail["error"] == broken["canary"].detail["error"]
+    else:
+        assert "the last canary run failed" in scores.message
+        assert scores.detail["error"] == "StaleScoreWindow"
+    assert recovered["score_distribution"].status == "ok", recovered["score_distribution"]
+
+
+@pytest.mark.slow
+def test_stored_scores_are_not_judged_after_the_probe_found_the_store_down(
+    tmp_path: Path, state: StateDB
+) -> None:
+    data = tmp_path / "chroma"
+    data.mkdir()
+    server = start_chroma_server(data)  # its own server: this test stops it
+    try:
+        name = unique_name("store-down")
+        add_records(server, name, range(200))
+        config = make_config(tmp_path, server.url, name)
+        coll = config.collections[0]
+        with runner(config, state) as run:
+            healthy = _probe(run, coll, together=False)
+        server.stop()
+        with runner(config, state) as run:
+            down = by_check(run.run(coll, PROBE))
+            canary_down = run.run(coll, ["canary"])[0]  # the daemon's canary job
+    finally:
+        server.stop()
+    server = start_chroma_server(data)  # back, before the canary's next probe
+    try:
+        back = make_config(tmp_path, server.url, name)
+        with runner(back, state) as run:
+            alone = run.run(back.collections[0], ["score_distribution"])[0]
+    finally:
+        server.stop()
+
+    assert healthy["score_distribution"].status == "ok", healthy["score_distribution"]
+    assert {r.status for r in down.values()} == {"error"}
+    assert canary_down.detail["error"] == "StoreUnavailable"
+    assert alone.status == "error", alone.message
+    assert "the last canary run failed" in alone.message
+    # The store answers this run: its kind must not mark the store down (daemon._store_seen).
+    assert alone.detail["error"] == "StaleScoreWindow"
+
+
+@pytest.mark.slow
+def test_stored_scores_are_not_judged_once_the_canary_is_switched_off(
+    tmp_path: Path, chroma_server: ChromaServer, state: StateDB
+) -> None:
+    name = unique_name("no-canary")
+    add_records(chroma_server, name, range(200))
+    config = make_config(tmp_path, chroma_server.url, name)
+    coll = config.collections[0]
+    without = coll.model_copy(update={"checks": ["score_distribution"]})
+    with runner(config, state) as run:
+        healthy = _probe(run, coll, together=True)
+        alone = run.run(without)[0]
+    assert healthy["score_distribution"].status == "ok"
+    assert alone.status == "unavailable", alone.message
+    assert "canary check, which feeds the score window, is not configured" in alone.message

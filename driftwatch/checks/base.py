@@ -119,6 +119,21 @@ class Baseline:
     write_position: int | None = None
 
 
+@dataclass(frozen=True)
+class MissingScores:
+    """Why this cycle added no scores to the score window (the runner finds out).
+
+    The window of earlier probes is still in the state DB, but judging it would
+    report on a past the store and embedder may no longer match: a check that
+    needs fresh scores reports ``status`` with ``reason`` instead. ``error`` is
+    the error kind to report (``CheckResult.detail["error"]``), if any.
+    """
+
+    status: Literal["error", "unavailable"]
+    reason: str
+    error: str | None = None
+
+
 @dataclass
 class CheckContext:
     """Everything a check may use. Built by the runner, one per (collection, cycle)."""
@@ -128,6 +143,7 @@ class CheckContext:
     embedder: Embedder
     baseline: Baseline | None = None
     recent_scores: Sequence[float] = ()  # canary scores of recent probes (score window)
+    missing_scores: MissingScores | None = None  # set when this cycle's probe gave none
     rng: np.random.Generator = field(default_factory=np.random.default_rng)
     progress: ProgressCallback | None = None  # full scans report (done, total) here
     check: str = ""

@@ -11,10 +11,13 @@ canary run at capture time. Three statistics are exported:
 - population stability index over 10 bins at the baseline's quantiles;
 - Wasserstein distance (in similarity units: how far the scores moved).
 
-A verdict needs both samples to hold >= ``score_min_samples`` scores
-("unavailable: window has 12 of 50 scores" until then). Drift when PSI >=
-``score_psi`` and the KS p-value < alpha (a large shift that is also unlikely
-by chance); warning when only one of the two holds. alpha is
+A verdict needs this cycle's canary scores in the window: when the runner says
+none came (``ctx.missing_scores``: the canary failed, could not run, or the
+embedder or store is down), the check reports that status and reason instead of
+judging the earlier probes' scores alone. It also needs both samples to hold >=
+``score_min_samples`` scores ("unavailable: window has 12 of 50 scores" until
+then). Drift when PSI >= ``score_psi`` and the KS p-value < alpha (a large shift
+that is also unlikely by chance); warning when only one of the two holds. alpha is
 ``thresholds.score_ks_pvalue`` when set, else calibrated: ``schedule.probe`` /
 ``thresholds.expected_time_between_false_alarms`` (5 min / 1 year = 9.5e-6,
 ``stats.calibration``). Drift needs both conditions, so the KS test alone
@@ -27,6 +30,8 @@ check catches slow movements they tolerate one probe at a time.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from driftwatch.checks.base import CheckContext, CheckResult, Status
 from driftwatch.checks.baseline import incomplete_reason
@@ -54,6 +59,18 @@ def check_score_distribution(ctx: CheckContext) -> CheckResult:
             f"baseline has {len(reference)} of {need} canary scores needed for a verdict: {why}",
             baseline_samples=len(reference),
             window_samples=len(recent),
+        )
+    if ctx.missing_scores is not None:
+        # The window's earlier probes may all be fine while this cycle could not
+        # query at all: judging them alone would report a healthy distribution
+        # for a collection nobody can currently probe.
+        missing = ctx.missing_scores
+        extra: dict[str, Any] = {} if missing.error is None else {"error": missing.error}
+        return ctx.result(
+            missing.status,
+            f"no canary scores this cycle, so the window of earlier probes is not judged: "
+            f"{missing.reason}",
+            **extra,
         )
     if len(recent) < need:
         return ctx.result(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from driftwatch.checks.base import Baseline
+from driftwatch.checks.base import Baseline, MissingScores
 from driftwatch.checks.baseline import capture_baseline
 from driftwatch.checks.canary import check_canary
 from driftwatch.checks.score_distribution import check_score_distribution
@@ -84,6 +84,36 @@ def test_small_window_is_unavailable(
     )
     assert result.status == "unavailable"
     assert "window has 12 of 50 scores" in result.message
+
+
+@pytest.mark.parametrize(
+    "missing",
+    [
+        MissingScores("error", "canary failed: cannot load the model", "EmbedderError"),
+        MissingScores("unavailable", "canary gave none (unavailable): collection is empty"),
+    ],
+    ids=["error", "unavailable"],
+)
+def test_a_window_without_this_cycles_scores_is_not_judged(
+    docs: ChromaFixture, baseline: Baseline, minilm: CachedEmbedder, missing: MissingScores
+) -> None:
+    window = _probe_scores(docs, minilm) * 12  # earlier probes' scores: alone, "ok"
+    result = check_score_distribution(
+        context(
+            "score_distribution",
+            collection_config(),
+            docs.handle("docs"),
+            minilm,
+            baseline=baseline,
+            recent_scores=window,
+            missing_scores=missing,
+        )
+    )
+    assert result.status == missing.status
+    assert result.message.startswith("no canary scores this cycle")
+    assert missing.reason in result.message
+    assert result.detail.get("error") == missing.error
+    assert "psi" not in result.detail  # no verdict, so no evidence gauges from the past
 
 
 def test_without_baseline_is_unavailable(docs: ChromaFixture, minilm: CachedEmbedder) -> None:
