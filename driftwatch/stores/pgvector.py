@@ -27,7 +27,8 @@ catalog: driftwatch/stores/pgvector_catalog.py.
 Errors: unreachable, timed out or wrong password -> StoreUnavailable naming
 ``host:port/db`` (never the user's password); missing table/collection ->
 CollectionNotFound; a column that is missing or of the wrong type -> StoreError
-naming the table and the column.
+naming the table and the column; a permission denied -> StoreError naming the
+privileges the failed kind of operation (``Operation``) needs.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import psycopg
@@ -82,6 +83,22 @@ _HNSW_DEFAULT_EF_SEARCH = 40  # pgvector's default: an HNSW scan returns at most
 # rarely come from one block (rows of one block are neighbours in insert order).
 _BLOCKS_PER_PICK = 4
 _IDLE_CONNECTIONS = 2
+# upsert(): rows per INSERT statement, so that a statement stays far below the
+# protocol's 65,535 parameters and a few MB of vectors, whatever the batch size.
+_ROWS_PER_INSERT = 1000
+
+# What a connection is used for, which decides the privileges a permission
+# error names (docs/stores.md "Permissions"). A write also reads: ON CONFLICT
+# (id) and DELETE ... WHERE id need SELECT on the id column.
+Operation = Literal["read", "create", "write"]
+_NEEDS: dict[Operation, str] = {
+    "read": "SELECT on the table and USAGE on its schema",
+    "create": (
+        "CREATE and USAGE on the schema, or the table created beforehand as docs/migrate.md "
+        "describes"
+    ),
+    "write": "SELECT, INSERT, UPDATE, DELETE on the table and USAGE on its schema",
+}
 
 
 class PgvectorStore:
@@ -114,12 +131,14 @@ class PgvectorStore:
     # --- connections -----------------------------------------------------------
 
     @contextmanager
-    def connection(self, action: str) -> Iterator[psycopg.Connection[Any]]:
+    def connection(
+        self, action: str, operation: Operation = "read"
+    ) -> Iterator[psycopg.Connection[Any]]:
         """An open connection (idle one or new), returned to the idle list when
         the block ends cleanly; errors inside are translated (``guard``)."""
         with self._lock:
             conn = self._idle.pop() if self._idle else None
-        with self.guard(action):
+        with self.guard(action, operation):
             if conn is None or conn.closed:
                 conn = self._connect()
             try:
@@ -170,8 +189,9 @@ class PgvectorStore:
         return text
 
     @contextmanager
-    def guard(self, action: str) -> Iterator[None]:
-        """Translate psycopg failures of ``action`` into driftwatch errors, without secrets."""
+    def guard(self, action: str, operation: Operation = "read") -> Iterator[None]:
+        """Translate psycopg failures of ``action`` into driftwatch errors, without
+        secrets; a permission error names what ``operation`` needs."""
         try:
             yield
         except StoreError:
@@ -189,7 +209,7 @@ class PgvectorStore:
         except pgerrors.InsufficientPrivilege as exc:
             raise StoreError(
                 f"{self.location}: {action}: {self._scrub(_first_line(exc))} "
-                f"(the role needs SELECT on the table; store {self.name!r})"
+                f"(the role needs {_NEEDS[operation]}; store {self.name!r})"
             ) from exc
         except psycopg.OperationalError as exc:
             raise StoreUnavailable(
@@ -268,7 +288,10 @@ class PgvectorStore:
         for column in (options.model_column, options.version_column):
             if column:
                 parts.append(sql.SQL("{} text").format(sql.Identifier(column)))
-        with self.connection(f"creating table {name!r}") as conn, conn.transaction():
+        with (
+            self.connection(f"creating table {name!r}", "create") as conn,
+            conn.transaction(),
+        ):
             conn.execute(sql.SQL("CREATE TABLE {} ({})").format(ident, sql.SQL(", ").join(parts)))
             if dimension <= HNSW_MAX_DIM["vector"]:
                 build = ", ".join(f"{k} = {v}" for k, v in _hnsw_build(index).items())
@@ -590,7 +613,14 @@ class PgvectorCollection:
     # --- write -------------------------------------------------------------------
 
     def upsert(self, records: Sequence[StoredRecord]) -> None:
-        """INSERT ... ON CONFLICT (id) DO UPDATE, in one pipelined executemany."""
+        """INSERT ... VALUES (...), (...) ON CONFLICT (id) DO UPDATE, up to
+        ``_ROWS_PER_INSERT`` rows a statement, in one transaction.
+
+        Not ``executemany``: psycopg pipelines it, and when a row fails (no
+        privilege, a constraint) the statements queued behind it come back
+        "pipeline aborted", which psycopg logs as a warning while exiting its
+        pipeline. One statement per chunk fails once, with the server's error.
+        """
         t, o = self.table, self._options
         if not records:
             return
@@ -606,16 +636,9 @@ class PgvectorCollection:
         ]
         columns += [c for c, _ in plain]
         idents = [sql.Identifier(c) for c in columns]
-        query = sql.SQL(
-            "INSERT INTO {tbl} ({cols}) VALUES ({vals}) ON CONFLICT ({id}) DO UPDATE SET {set}"
-        ).format(
-            tbl=t.ident,
-            cols=sql.SQL(", ").join(idents),
-            vals=sql.SQL(", ").join(sql.Placeholder() * len(idents)),
-            id=sql.Identifier(t.id),
-            set=sql.SQL(", ").join(sql.SQL("{c} = EXCLUDED.{c}").format(c=c) for c in idents[1:]),
-        )
-        rows = []
+        # One row per id, the last one given: one statement cannot update a row
+        # twice ("ON CONFLICT DO UPDATE command cannot affect row a second time").
+        rows: dict[str, tuple[Any, ...]] = {}
         for rec in records:
             if rec.embedding is None:
                 raise StoreError(f"{t.describe()}: record {rec.id!r} has no vector to write")
@@ -627,19 +650,35 @@ class PgvectorCollection:
             if t.metadata:
                 row.append(Jsonb(meta))
             row += [None if v is None else str(v) for v in tags]
-            rows.append(tuple(row))
+            rows[rec.id] = tuple(row)
+        row_values = sql.SQL("({})").format(sql.SQL(", ").join(sql.Placeholder() * len(idents)))
+        unique = list(rows.values())
         with (
-            self._store.connection(f"writing {t.describe()}") as conn,
+            self._store.connection(f"writing {t.describe()}", "write") as conn,
             conn.transaction(),
             conn.cursor() as cur,
         ):
-            cur.executemany(query, rows)
+            for start in range(0, len(unique), _ROWS_PER_INSERT):
+                chunk = unique[start : start + _ROWS_PER_INSERT]
+                query = sql.SQL(
+                    "INSERT INTO {tbl} ({cols}) VALUES {vals} "
+                    "ON CONFLICT ({id}) DO UPDATE SET {set}"
+                ).format(
+                    tbl=t.ident,
+                    cols=sql.SQL(", ").join(idents),
+                    vals=sql.SQL(", ").join([row_values] * len(chunk)),
+                    id=sql.Identifier(t.id),
+                    set=sql.SQL(", ").join(
+                        sql.SQL("{c} = EXCLUDED.{c}").format(c=c) for c in idents[1:]
+                    ),
+                )
+                cur.execute(query, [value for row in chunk for value in row])
 
     def delete(self, ids: Sequence[str]) -> None:
         t = self.table
         if not ids:
             return
-        with self._store.connection(f"deleting from {t.describe()}") as conn:
+        with self._store.connection(f"deleting from {t.describe()}", "write") as conn:
             conn.execute(
                 sql.SQL("DELETE FROM {} WHERE {}::text = ANY(%s)").format(t.ident, t.col(t.id)),
                 (list(ids),),
