@@ -55,6 +55,14 @@ def make_config(tmp_path: Path, url: str, name: str, swapped: bool = False) -> C
     )
 
 
+def watched(tmp_path: Path, server: ChromaServer, label: str, records: int) -> tuple[str, Config]:
+    """A new collection of ``records`` corpus records on ``server``: its name, and a
+    config watching it."""
+    name = unique_name(label)
+    add_records(server, name, range(records))
+    return name, make_config(tmp_path, server.url, name)
+
+
 def add_records(server: ChromaServer, name: str, indices: range) -> None:
     """Corpus paragraphs with their real all-MiniLM-L6-v2 vectors, as the application writes."""
     docs, vectors = corpus(), corpus_vectors(MINILM)
@@ -99,9 +107,7 @@ def state(tmp_path: Path) -> Iterator[StateDB]:
 def test_empty_collection_baseline_is_completed_and_a_later_swap_is_caught(
     tmp_path: Path, chroma_server: ChromaServer, state: StateDB
 ) -> None:
-    name = unique_name("empty")
-    add_records(chroma_server, name, range(0))
-    config = make_config(tmp_path, chroma_server.url, name)
+    name, config = watched(tmp_path, chroma_server, "empty", 0)
     coll = config.collections[0]
 
     with runner(config, state) as run:
@@ -131,9 +137,7 @@ def test_empty_collection_baseline_is_completed_and_a_later_swap_is_caught(
 def test_completed_baseline_keeps_an_unchanged_model_ok(
     tmp_path: Path, chroma_server: ChromaServer, state: StateDB
 ) -> None:
-    name = unique_name("grows")
-    add_records(chroma_server, name, range(0))
-    config = make_config(tmp_path, chroma_server.url, name)
+    name, config = watched(tmp_path, chroma_server, "grows", 0)
     coll = config.collections[0]
     with runner(config, state) as run:
         run.run(coll, ["canary"])
@@ -150,9 +154,7 @@ def test_completed_baseline_keeps_an_unchanged_model_ok(
 def test_history_without_a_baseline_refuses_a_silent_capture(
     tmp_path: Path, chroma_server: ChromaServer, state: StateDB
 ) -> None:
-    name = unique_name("history")
-    add_records(chroma_server, name, range(200))
-    config = make_config(tmp_path, chroma_server.url, name)
+    name, config = watched(tmp_path, chroma_server, "history", 200)
     coll = config.collections[0]
     with runner(config, state) as run:
         judged = by_check(run.run(coll, ["fingerprint"]))  # a baseline existed and judged
@@ -181,9 +183,7 @@ def test_first_start_captures_although_other_checks_ran_first(
     tmp_path: Path, chroma_server: ChromaServer, state: StateDB
 ) -> None:
     """The daemon runs each check as its own job: version_mix's result is no history."""
-    name = unique_name("order")
-    add_records(chroma_server, name, range(30))
-    config = make_config(tmp_path, chroma_server.url, name)
+    _name, config = watched(tmp_path, chroma_server, "order", 30)
     coll = config.collections[0]
     with runner(config, state) as run:
         run.run(coll, ["version_mix", "dimension"])
@@ -196,9 +196,7 @@ def test_lost_state_history_refuses_a_silent_capture(
     tmp_path: Path, chroma_server: ChromaServer, state: StateDB
 ) -> None:
     """The daemon flags a state DB replaced or deleted under it (StateDB.lost_history)."""
-    name = unique_name("lost")
-    add_records(chroma_server, name, range(50))
-    config = make_config(tmp_path, chroma_server.url, name)
+    name, config = watched(tmp_path, chroma_server, "lost", 50)
     state.lost_history = True  # what StateDB sets when it finds its file replaced
     with runner(config, state) as run:
         results = by_check(run.run(config.collections[0], ["fingerprint", "dimension"]))
@@ -212,9 +210,7 @@ def test_lost_state_history_refuses_a_silent_capture(
 def test_first_start_on_a_collection_new_to_the_state_captures(
     tmp_path: Path, chroma_server: ChromaServer, state: StateDB
 ) -> None:
-    name = unique_name("first")
-    add_records(chroma_server, name, range(50))
-    config = make_config(tmp_path, chroma_server.url, name)
+    name, config = watched(tmp_path, chroma_server, "first", 50)
     with runner(config, state) as run:
         results = by_check(run.run(config.collections[0], ["fingerprint"]))
     assert results["fingerprint"].status == "ok"

@@ -23,7 +23,7 @@ from driftwatch.state.db import StateDB, open_state
 from driftwatch.state.results import latest_results
 from tests.support.chroma_server import ChromaServer, start_chroma_server, unique_name
 from tests.support.loopback import free_port
-from tests.test_baselines import add_records, by_check, make_config, runner
+from tests.test_baselines import add_records, by_check, make_config, runner, watched
 
 # The check fed by the canary's scores, and the canary itself, in registry order.
 PROBE = ["canary", "score_distribution"]
@@ -51,9 +51,7 @@ def state(tmp_path: Path) -> Iterator[StateDB]:
 def test_run_returns_the_results_every_sink_received(
     tmp_path: Path, chroma_server: ChromaServer, state: StateDB
 ) -> None:
-    name = unique_name("runner")
-    add_records(chroma_server, name, range(40))
-    config = make_config(tmp_path, chroma_server.url, name)
+    name, config = watched(tmp_path, chroma_server, "runner", 40)
     coll = config.collections[0]
     registry = CollectorRegistry()
     metrics = DriftwatchMetrics(registry)
@@ -78,9 +76,7 @@ def test_run_returns_the_results_every_sink_received(
 def test_a_state_db_that_fails_stops_neither_the_run_nor_the_other_sinks(
     tmp_path: Path, chroma_server: ChromaServer, state: StateDB
 ) -> None:
-    name = unique_name("broken-state")
-    add_records(chroma_server, name, range(20))
-    config = make_config(tmp_path, chroma_server.url, name)
+    name, config = watched(tmp_path, chroma_server, "broken-state", 20)
     with state.engine.begin() as conn:  # every write of a result now fails in the database
         conn.execute(text("DROP TABLE check_results"))
     registry = CollectorRegistry()
@@ -133,9 +129,7 @@ def _unloadable(config: Config) -> Config:
 def test_stored_scores_are_not_judged_while_the_embedder_cannot_load(
     tmp_path: Path, chroma_server: ChromaServer, state: StateDB, together: bool
 ) -> None:
-    name = unique_name("embedder-down")
-    add_records(chroma_server, name, range(200))
-    config = make_config(tmp_path, chroma_server.url, name)
+    _name, config = watched(tmp_path, chroma_server, "embedder-down", 200)
     coll = config.collections[0]
     with runner(config, state) as run:
         healthy = [_probe(run, coll, together) for _ in range(2)]
@@ -200,9 +194,7 @@ def test_stored_scores_are_not_judged_after_the_probe_found_the_store_down(
 def test_stored_scores_are_not_judged_once_the_canary_is_switched_off(
     tmp_path: Path, chroma_server: ChromaServer, state: StateDB
 ) -> None:
-    name = unique_name("no-canary")
-    add_records(chroma_server, name, range(200))
-    config = make_config(tmp_path, chroma_server.url, name)
+    _name, config = watched(tmp_path, chroma_server, "no-canary", 200)
     coll = config.collections[0]
     without = coll.model_copy(update={"checks": ["score_distribution"]})
     with runner(config, state) as run:
