@@ -95,7 +95,9 @@ class Runner:
         recent: list[float] = []
         missing: MissingScores | None = None
         if any(s.needs_scores for s in wanted):
-            recent, missing = self._score_window(coll)
+            # When this run feeds the window too, its own result decides what is missing.
+            fed_now = any(s.provides_scores for s in wanted)
+            recent, missing = self._score_window(coll, stored_outcome=not fed_now)
         results = []
         for spec in wanted:
             if spec.needs_baseline and outcome.blocks:
@@ -127,10 +129,13 @@ class Runner:
             results.append(result)
         return results
 
-    def _score_window(self, coll: CollectionConfig) -> tuple[list[float], MissingScores | None]:
+    def _score_window(
+        self, coll: CollectionConfig, stored_outcome: bool
+    ) -> tuple[list[float], MissingScores | None]:
         """The scores of earlier probes from the state DB, and why the newest probe added
-        none (None: it did). A run without the score source (the daemon runs each check
-        on its own schedule) learns the latter from the source's newest stored result."""
+        none (None: it did). ``stored_outcome``: a run without the score source (the
+        daemon runs each check on its own schedule) learns the latter from the source's
+        newest stored result."""
         source = SCORE_SOURCE
         if source is None or source.provides_scores is None:
             return [], None
@@ -147,12 +152,15 @@ class Runner:
             recent = result_repo.recent_scores(
                 self.state, coll.name, source.name, source.provides_scores, coll.score_window
             )
-            newest = result_repo.latest_results(self.state, coll.name)
+            last = (
+                result_repo.latest_result(self.state, coll.name, source.name)
+                if stored_outcome
+                else None
+            )
         except StateError as exc:
             log.error("cannot read recent scores of %s: %s", coll.name, exc)
             why = f"cannot read the score window from the state DB: {exc}"
             return [], MissingScores("error", why, type(exc).__name__)
-        last = next((r for r in newest if r.check == source.name), None)
         if last is None:
             return recent, None
         return recent, _missing_scores(last, source.provides_scores, stored=True)

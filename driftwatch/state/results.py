@@ -56,6 +56,18 @@ def latest_results(db: StateDB, collection: str | None = None) -> list[CheckResu
     return _results(db, query)
 
 
+def latest_result(db: StateDB, collection: str, check: str) -> CheckResult | None:
+    """The newest result of ``check`` on ``collection``, None if it never ran (one
+    row through ix_check_results_lookup, for a caller on the probe's path)."""
+    query = (
+        select(CheckResultRow)
+        .where(CheckResultRow.collection == collection, CheckResultRow.check == check)
+        .order_by(*_NEWEST_FIRST)
+        .limit(1)
+    )
+    return next(iter(_results(db, query)), None)
+
+
 def latest_completed(db: StateDB, check: str) -> list[CheckResult]:
     """The newest *completed* result of ``check`` per collection, sorted by collection.
 

@@ -16,6 +16,7 @@ from driftwatch.state.db import StateDB
 from driftwatch.state.models import CheckResultRow
 from driftwatch.state.results import (
     first_judged_at,
+    latest_result,
     latest_results,
     prune,
     recent_scores,
@@ -91,12 +92,17 @@ def test_latest_results_is_the_newest_per_collection_and_check(state_db: StateDB
     ]
     assert [r.collection for r in latest_results(state_db, "faq")] == ["faq"]
     assert latest_results(state_db, "missing") == []
+    # One (collection, check) alone: the same row as in the full list.
+    assert latest_result(state_db, "docs", "canary") == latest[0]
+    assert latest_result(state_db, "faq", "canary") is None
 
 
 def test_same_start_time_resolves_to_the_last_saved(state_db: StateDB) -> None:
     save_result(state_db, result(status="ok"))
     save_result(state_db, result(status="drift"))
     assert [r.status for r in latest_results(state_db)] == ["drift"]
+    newest = latest_result(state_db, "docs", "version_mix")
+    assert newest is not None and newest.status == "drift"
 
 
 def started(db: StateDB, check: str) -> list[datetime]:
