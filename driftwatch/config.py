@@ -31,6 +31,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    TypeAdapter,
     ValidationError,
     field_validator,
     model_validator,
@@ -189,6 +190,12 @@ class ChromaStoreConfig(_Strict):
             raise ValueError("give exactly one of 'path' (embedded) or 'url' (server)")
         return self
 
+    def place(self) -> tuple[str, ...]:
+        """Where its collections live, whoever connects (see ``_same_place``)."""
+        if self.url is None:
+            return ("chroma", _directory(self.path))
+        return ("chroma", *_server(self.url), self.tenant, self.database)
+
 
 class PgvectorStoreConfig(_Strict):
     """PostgreSQL with pgvector. The password is kept apart from ``url`` so it
@@ -211,6 +218,19 @@ class PgvectorStoreConfig(_Strict):
             )
         return _encoded_userinfo(value, "leave the password out and set 'password'")
 
+    def place(self) -> tuple[str, ...]:
+        """Where its tables live, whoever connects (see ``_same_place``). Settings the
+        URL leaves out come from the same environment for every entry."""
+        from psycopg.conninfo import conninfo_to_dict
+
+        try:
+            parts = conninfo_to_dict(self.url)
+        except Exception:  # psycopg.ProgrammingError; then no entry is the same place
+            return ("pgvector", "unparsed", self.url)
+        database = parts.get("dbname") or parts.get("user") or ""  # libpq's default
+        host = str(parts.get("host") or "").lower()
+        return ("pgvector", host, str(parts.get("port") or 5432), str(database))
+
 
 class QdrantStoreConfig(_Strict):
     """Qdrant: a server (``url`` + secret ``api_key``) or local mode (``path``)."""
@@ -228,10 +248,33 @@ class QdrantStoreConfig(_Strict):
             raise ValueError("give exactly one of 'path' (local mode) or 'url' (server)")
         return self
 
+    def place(self) -> tuple[str, ...]:
+        """Where its collections live, whoever connects (see ``_same_place``)."""
+        if self.url is None:
+            return ("qdrant", _directory(self.path))
+        return ("qdrant", *_server(self.url))
+
+
+def _directory(path: str | None) -> str:
+    return str(Path(path or "").expanduser().resolve())
+
+
+def _server(url: str) -> tuple[str, str, str]:
+    """Scheme, host and port (the scheme's default if none is given) of a server URL."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:  # not a number: reported by the store when it connects
+        port = None
+    default = {"https": 443, "http": 80}.get(scheme)
+    return scheme, (parts.hostname or "").lower(), str(port or default or "")
+
 
 StoreConfig = Annotated[
     ChromaStoreConfig | PgvectorStoreConfig | QdrantStoreConfig, Field(discriminator="kind")
 ]
+_STORE_ADAPTER: TypeAdapter[StoreConfig] = TypeAdapter(StoreConfig)
 
 
 # --- collections -------------------------------------------------------------
@@ -663,12 +706,30 @@ def _migration_references(
     problems += _unknown(f"{where}.target_store", "store", target_store, _names(stores))
     entry = stores.get(store) if isinstance(stores, Mapping) and isinstance(store, str) else None
     kind = entry.get("kind") if isinstance(entry, Mapping) else None
-    if target_store == store and _same_collection(kind, mig.get("target"), name):
+    if _same_place(stores, store, target_store) and _same_collection(kind, mig.get("target"), name):
+        through = "" if target_store == store else f" (through store {target_store!r})"
         problems.append(
-            f"{where}.target: {mig.get('target')!r} is the collection itself ({name!r}); "
+            f"{where}.target: {mig.get('target')!r} is the collection itself ({name!r}){through}; "
             "green must be a new collection (blue is never written)"
         )
     return problems
+
+
+def _same_place(stores: object, one: object, other: object) -> bool:
+    """Whether two store entries reach the same data: one name, or two entries for one
+    server, database or directory (another user's credentials, say)."""
+    if one == other:
+        return True
+    if not isinstance(stores, Mapping):
+        return False
+    places = []
+    for name in (one, other):
+        try:
+            entry: StoreConfig = _STORE_ADAPTER.validate_python(stores.get(name))
+        except ValidationError:  # reported by validation of the entry itself
+            return False
+        places.append(entry.place())
+    return places[0] == places[1]
 
 
 def _same_collection(kind: object, one: object, other: object) -> bool:

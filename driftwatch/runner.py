@@ -20,7 +20,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from driftwatch.baselines import BaselineKeeper, BaselineOutcome
 from driftwatch.checks.base import CheckContext, CheckResult, CheckSpec, MissingScores
@@ -39,6 +39,10 @@ log = logging.getLogger(__name__)
 
 # Results that ran to the end and carry their evidence.
 _COMPLETED = ("ok", "warning", "drift")
+
+# A score source whose newest run is older than this many of its intervals has stopped
+# running (a hung job, a stopped daemon): its window describes a past that may be gone.
+_STALE_AFTER_INTERVALS = 3
 
 
 @dataclass
@@ -163,6 +167,15 @@ class Runner:
             return [], MissingScores("error", why, type(exc).__name__)
         if last is None:
             return recent, None
+        interval = getattr(coll.schedule, source.schedule)
+        age = datetime.now(UTC) - last.started_at
+        if age > _STALE_AFTER_INTERVALS * interval:
+            why = (
+                f"the last {source.name} run, which feeds the score window, started "
+                f"{_span(age)} ago (it runs every {_span(interval)}); the window "
+                "holds only the past"
+            )
+            return [], MissingScores("unavailable", why)
         return recent, _missing_scores(last, source.provides_scores, stored=True)
 
 
@@ -197,6 +210,15 @@ def _missing_scores(source: CheckResult, key: str, *, stored: bool) -> MissingSc
         return MissingScores("error", why, "StaleScoreWindow")
     kind = source.detail.get("error")
     return MissingScores("error", why, kind if isinstance(kind, str) else None)
+
+
+def _span(span: timedelta) -> str:
+    seconds = span.total_seconds()
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _error(coll: CollectionConfig, check: str, message: str, kind: str) -> CheckResult:

@@ -393,6 +393,76 @@ def test_a_pgvector_migration_into_blue_under_another_spelling_is_refused(
     )
 
 
+@pytest.mark.parametrize(
+    ("blue_store", "green_store", "refused"),
+    [
+        # Another role on the same database: a writer for green, a reader for blue.
+        (
+            {"kind": "pgvector", "url": "postgresql://reader@DB:5432/rag"},
+            {"kind": "pgvector", "url": "postgresql://writer@db/rag?sslmode=require"},
+            True,
+        ),
+        (
+            {"kind": "pgvector", "url": "postgresql://app@db/rag"},
+            {"kind": "pgvector", "url": "postgresql://app@db/rag_v2"},
+            False,
+        ),
+        (
+            {"kind": "pgvector", "url": "postgresql://app@db/rag"},
+            {"kind": "pgvector", "url": "postgresql://app@db:5433/rag"},
+            False,
+        ),
+        (  # libpq's database defaults to the user's name
+            {"kind": "pgvector", "url": "postgresql://rag@db"},
+            {"kind": "pgvector", "url": "postgresql://rag@db/rag"},
+            True,
+        ),
+        (
+            {"kind": "chroma", "url": "http://chroma:8000"},
+            {"kind": "chroma", "url": "http://CHROMA:8000/", "headers": {"x-token": "t"}},
+            True,
+        ),
+        (
+            {"kind": "chroma", "url": "http://chroma:8000"},
+            {"kind": "chroma", "url": "http://chroma:8000", "database": "other"},
+            False,
+        ),
+        (
+            {"kind": "chroma", "path": "./data"},
+            {"kind": "chroma", "path": "data/../data"},
+            True,
+        ),
+        (
+            {"kind": "qdrant", "url": "https://qdrant"},
+            {"kind": "qdrant", "url": "https://qdrant:443", "api_key": "k"},
+            True,
+        ),
+        (
+            {"kind": "qdrant", "path": "./qdrant"},
+            {"kind": "chroma", "path": "./qdrant"},
+            False,
+        ),
+    ],
+)
+def test_a_migration_into_blue_through_another_store_entry_is_refused(
+    blue_store: dict[str, object], green_store: dict[str, object], refused: bool
+) -> None:
+    data = _one_collection(
+        name="kb", migration={"to": "live", "target": "kb", "target_store": "green"}
+    )
+    data["stores"] = {"local": blue_store, "green": green_store}
+    if not refused:
+        assert parse_config(data, env={}).collections[0].migration is not None
+        return
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, env={})
+    (problem,) = info.value.problems
+    assert problem == (
+        "collections[0].migration.target: 'kb' is the collection itself ('kb') "
+        "(through store 'green'); green must be a new collection (blue is never written)"
+    )
+
+
 def test_canary_ids_may_be_written_as_numbers_as_qdrant_numbers_its_points() -> None:
     data = _one_collection(canaries=[{"query": "q", "expect": [531, "doc-7"]}])
     (canary,) = parse_config(data, env={}).collections[0].canaries

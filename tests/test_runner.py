@@ -5,7 +5,10 @@ a real ONNX embedder that cannot load, a real `chroma run` server that is stoppe
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -188,6 +191,29 @@ def test_stored_scores_are_not_judged_after_the_probe_found_the_store_down(
     assert "the last canary run failed" in alone.message
     # The store answers this run: its kind must not mark the store down (daemon._store_seen).
     assert alone.detail["error"] == "StaleScoreWindow"
+
+
+@pytest.mark.slow
+def test_stored_scores_are_not_judged_once_the_canary_stops_running(
+    tmp_path: Path, chroma_server: ChromaServer, state: StateDB
+) -> None:
+    _name, config = watched(tmp_path, chroma_server, "canary-stopped", 200)
+    interval = timedelta(seconds=2)
+    coll = config.collections[0]
+    schedule = coll.schedule.model_copy(update={"probe": interval})
+    coll = coll.model_copy(update={"schedule": schedule})
+    with runner(config, state) as run:
+        healthy = [_probe(run, coll, together=False) for _ in range(2)]
+        # The daemon's canary job hangs: three of its intervals pass without a run.
+        stopped = healthy[-1]["canary"].started_at + 3 * interval
+        time.sleep(max(0.0, (stopped - datetime.now(UTC)).total_seconds()) + 0.2)
+        alone = run.run(coll, ["score_distribution"])[0]
+
+    assert healthy[-1]["score_distribution"].status == "ok", healthy[-1]["score_distribution"]
+    assert alone.status == "unavailable", alone.message
+    stale = r"the last canary run, which feeds the score window, started \d s ago"
+    assert re.search(stale, alone.message), alone.message
+    assert "(it runs every 2 s)" in alone.message
 
 
 @pytest.mark.slow
