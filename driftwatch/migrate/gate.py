@@ -3,9 +3,10 @@
 The gate allows a cutover only when all of these hold, and otherwise lists
 every one that does not:
 
-1. green is complete: nothing missing, stale or orphaned, and blue has no
+1. green is complete: nothing missing, stale or orphaned, blue has no
    record without text (such a record would vanish from the application's
-   results after the switch);
+   results after the switch), and green has the index its store builds once
+   loaded (pgvector);
 2. green is consistent with the candidate: the consistency check, run on
    green with the candidate embedder, is "ok";
 3. the candidate's canary recall on green is no worse than the current
@@ -112,6 +113,9 @@ def evaluate_gate(
     if green is None:  # deleted between status and here
         reasons.append(f"green collection {spec.migration.target!r} disappeared")
         return decision
+    unfinished = green.unfinished_load()
+    if unfinished is not None:  # queries would scan every row after the switch
+        reasons.append(unfinished)
     candidate = endpoints.candidate()
     ctx = CheckContext(
         collection=spec.green(),

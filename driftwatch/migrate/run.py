@@ -15,6 +15,9 @@ records only; the next run's diff finds exactly what is left. Work lost to a
 kill is at most the batches in flight. Records the application added, changed
 or deleted in blue meanwhile are found by the next pass; the run makes up to
 ``MAX_PASSES`` passes so that writes during a run are caught up before it ends.
+A run that leaves green complete then has green's store build what it deferred
+while loading (``finish_load``: pgvector's index); the gate refuses a green
+without it.
 
 Blue is only ever read. Green records carry blue's metadata plus the
 candidate's model name (``model_key``), ``migration.version`` (``version_key``;
@@ -25,6 +28,7 @@ and ``embedded_at`` (ISO 8601 UTC).
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -109,6 +113,8 @@ def run_migration(
                 deleted += len(diff.orphaned)
         else:  # every pass had work: what is left after the last one
             diff = diff_collections(blue, writer.green)
+        if diff.complete and writer.green is not None:
+            _finish_load(writer.green)
     except DriftwatchError as exc:
         if db is not None and run_id is not None:
             update_run(db, run_id, status="failed", error=str(exc), embedded=embedded)
@@ -121,6 +127,19 @@ def run_migration(
         status = "complete" if diff.complete else "incomplete"
         update_run(db, run_id, status=status, embedded=embedded, deleted=deleted)
     return RunOutcome(embedded=embedded, deleted=deleted, passes=pass_no, final=diff)
+
+
+def _finish_load(green: WritableCollection) -> None:
+    """Build what green's store deferred while loading (pgvector: its index)."""
+    if green.unfinished_load() is None:
+        return
+    log.info("green is loaded; building its index", extra={"collection": green.name})
+    started = time.perf_counter()
+    green.finish_load()
+    log.info(
+        "green's index is built",
+        extra={"collection": green.name, "duration_s": round(time.perf_counter() - started, 1)},
+    )
 
 
 class _Writer:

@@ -155,6 +155,17 @@ class WritableCollection(CollectionHandle, Protocol):
 
     def delete(self, ids: Sequence[str]) -> None: ...
 
+    def finish_load(self) -> None:
+        """Build what loading left out, once every record is written (pgvector: the
+        vector index, built once rather than kept up row by row); idempotent, and
+        nothing to do for a store that indexes as it writes."""
+        ...
+
+    def unfinished_load(self) -> str | None:
+        """Why the collection is not ready to serve queries (``finish_load`` has not
+        run), or None."""
+        ...
+
 
 @runtime_checkable
 class RecordReader(Protocol):

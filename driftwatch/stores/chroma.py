@@ -593,6 +593,12 @@ class ChromaCollection:
 class WritableChromaCollection(ChromaCollection):
     """A Chroma collection driftwatch writes (``WritableCollection``): a migration target."""
 
+    def finish_load(self) -> None:
+        """Nothing to build: the store indexes records as they are written."""
+
+    def unfinished_load(self) -> str | None:
+        return None
+
     def upsert(self, records: Sequence[StoredRecord]) -> None:
         """Upsert in batches of at most the client's maximum batch size."""
         missing = [r.id for r in records if r.embedding is None]

@@ -609,6 +609,13 @@ class RemoteWritableCollection(RemoteCollection):
     def delete(self, ids: Sequence[str]) -> None:
         self._invoke("delete", list(ids))
 
+    def finish_load(self) -> None:
+        self._invoke("finish_load")
+
+    def unfinished_load(self) -> str | None:
+        result: str | None = self._invoke("unfinished_load")
+        return result
+
 
 # --- the worker side -----------------------------------------------------------
 

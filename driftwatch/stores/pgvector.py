@@ -20,6 +20,12 @@ is the ``langchain_pg_collection`` named ``name``).
 - Scans (``iter_metadata``, ``iter_text_hashes``) use server-side (named)
   cursors, one page per FETCH: memory stays one page.
 - A SELECT-only role is enough for everything but the write capability.
+- A table driftwatch creates (a migration's green) gets its HNSW index only once
+  it is loaded (``finish_load``, ``CREATE INDEX CONCURRENTLY``): building the
+  index once over the loaded rows is several times faster than keeping it up
+  row by row (pgvector's own advice), and the application's writes into green
+  are not blocked while it builds. Until then the table comment holds the
+  distance and the index to build (``driftwatch:index=hnsw(m=16)``).
 
 Finding the table, checking its columns and reading the distance from the
 catalog: driftwatch/stores/pgvector_catalog.py.
@@ -35,7 +41,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, Literal
 
 import numpy as np
@@ -62,11 +68,13 @@ from driftwatch.stores.pgvector_catalog import (
     HNSW_MAX_DIM,
     Table,
     Where,
+    planned_index,
     resolve,
     table_columns,
     table_ident,
     table_size,
     vector_index,
+    vector_indexes,
 )
 
 # pgvector distance operator per distance, and its value -> cosine-like similarity.
@@ -90,7 +98,7 @@ _ROWS_PER_INSERT = 1000
 # What a connection is used for, which decides the privileges a permission
 # error names (docs/stores.md "Permissions"). A write also reads: ON CONFLICT
 # (id) and DELETE ... WHERE id need SELECT on the id column.
-Operation = Literal["read", "create", "write"]
+Operation = Literal["read", "create", "write", "index"]
 _NEEDS: dict[Operation, str] = {
     "read": "SELECT on the table and USAGE on its schema",
     "create": (
@@ -98,6 +106,8 @@ _NEEDS: dict[Operation, str] = {
         "describes"
     ),
     "write": "SELECT, INSERT, UPDATE, DELETE on the table and USAGE on its schema",
+    # Only the owner may index a table: the role that created green.
+    "index": "ownership of the table (the role that created it)",
 }
 
 
@@ -252,11 +262,11 @@ class PgvectorStore:
         index: IndexSettings | None = None,
     ) -> PgvectorCollection:
         """Create table ``name`` (id text primary key, vector(dimension), text,
-        metadata jsonb) with an HNSW index of ``distance``'s opclass, built with
-        the ``m`` and ``ef_construction`` of ``index`` (another pgvector table's
-        HNSW index); open it instead if it exists with this dimension and distance.
-        A source indexed by IVFFlat gives an HNSW index with pgvector's defaults:
-        IVFFlat's lists are trained on the rows there are, none in a new table."""
+        metadata jsonb), to get an HNSW index of ``distance``'s opclass once loaded
+        (``finish_load``), built with the ``m`` and ``ef_construction`` of ``index``
+        (another pgvector table's HNSW index); open it instead if it exists with this
+        dimension and distance. A source indexed by IVFFlat gives an HNSW index with
+        pgvector's defaults: IVFFlat's lists suit the rows they were trained on."""
         options = options or CollectionOptions()
         if options.layout != "table":
             raise StoreError(
@@ -293,22 +303,13 @@ class PgvectorStore:
             conn.transaction(),
         ):
             conn.execute(sql.SQL("CREATE TABLE {} ({})").format(ident, sql.SQL(", ").join(parts)))
+            # Where _distance finds the distance while there is no index, and where
+            # finish_load finds the index to build (HNSW cannot index more dimensions).
+            comment = f"driftwatch:distance={distance}"
             if dimension <= HNSW_MAX_DIM["vector"]:
-                build = ", ".join(f"{k} = {v}" for k, v in _hnsw_build(index).items())
-                conn.execute(
-                    sql.SQL("CREATE INDEX ON {} USING hnsw ({} {}){}").format(
-                        ident,
-                        sql.Identifier(cols["vector"]),
-                        sql.SQL(f"vector_{distance}_ops"),
-                        sql.SQL(f" WITH ({build})" if build else ""),  # fixed keys, ints
-                    )
-                )
-            else:  # HNSW cannot index it: keep the distance where _distance finds it
-                conn.execute(
-                    sql.SQL("COMMENT ON TABLE {} IS {}").format(
-                        ident, sql.Literal(f"driftwatch:distance={distance}")
-                    )
-                )
+                build = ",".join(f"{k}={v}" for k, v in _hnsw_build(index).items())
+                comment += f" driftwatch:index=hnsw({build})"
+            conn.execute(sql.SQL("COMMENT ON TABLE {} IS {}").format(ident, sql.Literal(comment)))
         return self.open_writable(name, options)
 
 
@@ -683,6 +684,57 @@ class PgvectorCollection:
                 sql.SQL("DELETE FROM {} WHERE {}::text = ANY(%s)").format(t.ident, t.col(t.id)),
                 (list(ids),),
             )
+
+    def finish_load(self) -> None:
+        """Build the HNSW index ``create_collection`` deferred, unless a valid one is
+        there: ``CREATE INDEX CONCURRENTLY``, so that the application's writes into
+        the table go on meanwhile. An index an interrupted build left invalid is
+        dropped first. No statement timeout: at millions of rows it takes minutes."""
+        t = self.table
+        action = f"building the vector index of {t.describe()}"
+        with self._store.connection(action, "index") as conn:
+            build = planned_index(conn, t.oid)
+            indexes = vector_indexes(conn, t.oid, t.vector)
+            if build is None or any(valid for _, _, valid in indexes):
+                return
+            conn.execute("SET statement_timeout = 0")
+            _cancel_when_client_is_gone(conn)
+            for schema, index, _ in indexes:
+                conn.execute(
+                    sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(
+                        sql.Identifier(schema, index)
+                    )
+                )
+            options = ", ".join(f"{k} = {v}" for k, v in build.items())  # names, ints
+            conn.execute(
+                sql.SQL("CREATE INDEX CONCURRENTLY ON {} USING hnsw ({} {}){}").format(
+                    t.ident,
+                    t.col(t.vector),
+                    sql.SQL(f"vector_{t.distance}_ops"),
+                    sql.SQL(f" WITH ({options})" if options else ""),
+                )
+            )
+            conn.execute("RESET statement_timeout")  # back to the session's (_connect)
+
+    def unfinished_load(self) -> str | None:
+        t = self.table
+        with self._store.connection(f"reading the index of {t.describe()}") as conn:
+            build = planned_index(conn, t.oid)
+            indexes = vector_indexes(conn, t.oid, t.vector)
+        if build is None or any(valid for _, _, valid in indexes):
+            return None
+        return (
+            f"{t.describe()} has no HNSW index yet; `driftwatch migrate run` builds it "
+            "once every record is written"
+        )
+
+
+def _cancel_when_client_is_gone(conn: psycopg.Connection[Any]) -> None:
+    """Have the server cancel this session's statement once driftwatch is gone (a
+    killed ``migrate run``), rather than build an index for minutes that the next run
+    would wait for and drop. PostgreSQL 14 and later; older servers build on."""
+    with suppress(psycopg.errors.UndefinedObject):
+        conn.execute("SET client_connection_check_interval = '5s'")
 
 
 def _first_line(exc: BaseException) -> str:

@@ -23,6 +23,8 @@ VectorType = Literal["vector", "halfvec"]
 
 _OPCLASS = re.compile(r"^(?:vector|halfvec)_(cosine|l2|ip)_ops$")
 _COMMENT = re.compile(r"driftwatch:distance=(cosine|l2|ip)\b")
+# The HNSW index a table driftwatch created is to get once loaded, with its WITH options.
+_PLANNED_INDEX = re.compile(r"driftwatch:index=hnsw\(([a-z_]+=\d+(?:,[a-z_]+=\d+)*)?\)")
 _DEFAULT_DISTANCE: Distance = "cosine"
 _INDEXED_METHODS = ("hnsw", "ivfflat")
 HNSW_MAX_DIM = {"vector": 2000, "halfvec": 4000}
@@ -130,20 +132,53 @@ def _distance(conn: psycopg.Connection[Any], oid: int, column: str) -> Distance:
         match = _OPCLASS.match(str(opclass))
         if match:
             return match.group(1)  # type: ignore[return-value]
-    row = conn.execute("SELECT obj_description(%s, 'pg_class')", (oid,)).fetchone()
-    match = _COMMENT.search(str(row[0])) if row and row[0] else None
+    match = _COMMENT.search(_table_comment(conn, oid))
     return match.group(1) if match else _DEFAULT_DISTANCE  # type: ignore[return-value]
+
+
+def _table_comment(conn: psycopg.Connection[Any], oid: int) -> str:
+    row = conn.execute("SELECT obj_description(%s, 'pg_class')", (oid,)).fetchone()
+    return str(row[0]) if row and row[0] else ""
+
+
+def planned_index(conn: psycopg.Connection[Any], oid: int) -> dict[str, int] | None:
+    """The WITH options of the HNSW index the table comment says the table is to get
+    once loaded (a migration's green), or None if it names none."""
+    match = _PLANNED_INDEX.search(_table_comment(conn, oid))
+    if match is None:
+        return None
+    pairs = (item.split("=") for item in (match.group(1) or "").split(",") if item)
+    return {key: int(value) for key, value in pairs}
+
+
+def vector_indexes(
+    conn: psycopg.Connection[Any], oid: int, column: str
+) -> list[tuple[str, str, bool]]:
+    """(schema, name, valid) of every HNSW/IVFFlat index on the column. An index is
+    invalid while ``CREATE INDEX CONCURRENTLY`` builds it, and stays so if the build
+    was interrupted."""
+    rows = conn.execute(
+        "SELECT n.nspname, ic.relname, i.indisvalid FROM pg_index i "
+        "JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam "
+        "JOIN pg_namespace n ON n.oid = ic.relnamespace "
+        "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey::int2[]) "
+        "WHERE i.indrelid = %s AND a.attname = %s AND am.amname = ANY(%s) "
+        "ORDER BY i.indexrelid",
+        (oid, column, list(_INDEXED_METHODS)),
+    ).fetchall()
+    return [(str(schema), str(name), bool(valid)) for schema, name, valid in rows]
 
 
 def vector_index(
     conn: psycopg.Connection[Any], oid: int, column: str
 ) -> tuple[str, dict[str, str]] | None:
-    """(access method, its WITH options) of the oldest HNSW/IVFFlat index on the column."""
+    """(access method, its WITH options) of the oldest valid HNSW/IVFFlat index on the
+    column."""
     row = conn.execute(
         "SELECT am.amname, coalesce(ic.reloptions, '{}') FROM pg_index i "
         "JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam "
         "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey::int2[]) "
-        "WHERE i.indrelid = %s AND a.attname = %s AND am.amname = ANY(%s) "
+        "WHERE i.indrelid = %s AND a.attname = %s AND am.amname = ANY(%s) AND i.indisvalid "
         "ORDER BY i.indexrelid LIMIT 1",
         (oid, column, list(_INDEXED_METHODS)),
     ).fetchone()

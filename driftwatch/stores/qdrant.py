@@ -497,6 +497,12 @@ class QdrantCollection:
 class WritableQdrantCollection(QdrantCollection):
     """A Qdrant collection driftwatch writes (``WritableCollection``): a migration target."""
 
+    def finish_load(self) -> None:
+        """Nothing to build: the store indexes records as they are written."""
+
+    def unfinished_load(self) -> str | None:
+        return None
+
     def upsert(self, records: Sequence[StoredRecord]) -> None:
         missing = [r.id for r in records if r.embedding is None]
         if missing:

@@ -67,6 +67,8 @@ def test_cutover_refused_then_allowed_then_rolled_back(
     assert 0 < refused["missing"] <= 150 and refused["done"] == 200 - refused["missing"]
     assert set(refused) == CUTOVER_KEYS and refused["consistency"] is not None
     assert f"{refused['missing']} record(s) of blue are missing from green" in refused["reasons"]
+    if env.sut.kind == "pgvector":  # its index is built once green is loaded
+        assert any("has no HNSW index yet" in r for r in refused["reasons"]), refused
 
     assert main(["migrate", "run", *cfg]) == 0
     capsys.readouterr()

@@ -5,8 +5,8 @@ Chroma's embedded mode is single-process, and opening a PersistentClient
 writes (it persists its vector index on open): a reader in a second process
 once grew the application's ``link_lists.bin`` to 59 GB and left an index a
 fresh reader segfaulted on. Here the real ``driftwatch run`` daemon probes the
-directory every 2 s while a writer process adds 500-record batches for a
-minute. The daemon must refuse to open the directory while the writer has it
+directory every 2 s while a writer process adds 500-record batches for
+half a minute. The daemon must refuse to open the directory while the writer has it
 open, reporting ``error`` results that say why, stay alive, run fine again
 once the writer stops, leave no worker process behind, and the application's
 records must be intact afterwards (count, ids, a query, index files of a
@@ -38,10 +38,10 @@ from tests.support.loopback import free_port
 pytestmark = pytest.mark.slow
 
 COLL = "python-docs"
-# Long enough for ~30 refused probe cycles and tens of thousands of records in the
+# Long enough for ~15 refused probe cycles and over ten thousand records in the
 # index. The refusal is decided per probe from the open files in /proc, not by a
 # race, so a longer write adds cycles of the same kind, not new interleavings.
-WRITE_SECONDS = 60
+WRITE_SECONDS = 30
 BATCH = 500
 STATUSES = {"ok", "warning", "drift", "error", "unavailable"}
 

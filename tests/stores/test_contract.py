@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import tracemalloc
 from collections import Counter
+from typing import Any
 
 import numpy as np
 import pytest
@@ -23,6 +24,7 @@ from driftwatch.stores.base import (
     Distance,
     RecordReader,
     StoredRecord,
+    WritableCollection,
     WritableStore,
     text_hash,
 )
@@ -342,19 +344,24 @@ def test_create_collection_builds_the_index_with_settings_of_its_kind(
     assert isinstance(store, WritableStore)
     options = store_under_test.options()
     try:
-        custom = store.create_collection(
-            unique_name("a"), DIM, "cosine", options, CUSTOM_INDEX[kind]
-        )
+
+        def created(*args: Any) -> WritableCollection:
+            made = store.create_collection(unique_name("c"), DIM, *args)
+            made.finish_load()  # pgvector builds its index once loaded
+            assert made.unfinished_load() is None
+            return made
+
+        custom = created("cosine", options, CUSTOM_INDEX[kind])
         settings = custom.index_settings()
         if kind == "qdrant":  # local mode has no index (a server's is not testable here)
             assert settings is None
             return
         assert settings is not None and _within(CUSTOM_INDEX[kind], dict(settings))
-        copied = store.create_collection(unique_name("b"), DIM, "l2", options, settings)
+        copied = created("l2", options, settings)
         assert copied.index_settings() == settings and copied.distance() == "l2"
-        default = store.create_collection(unique_name("c"), DIM, "cosine", options)
+        default = created("cosine", options)
         foreign = next(v for k, v in CUSTOM_INDEX.items() if k != kind)
-        other = store.create_collection(unique_name("d"), DIM, "cosine", options, foreign)
+        other = created("cosine", options, foreign)
         assert other.index_settings() == default.index_settings() != settings
     finally:
         store.close()

@@ -11,11 +11,14 @@ column through the CLI, and that the test server leaves no process behind.
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psycopg
 import pytest
 from psycopg import sql
 from psycopg.types.json import Jsonb
@@ -318,25 +321,114 @@ def test_statement_timeout_is_store_unavailable(pg_vector_server: PgVectorServer
     store.close()
 
 
-def test_created_table_has_matching_hnsw_index(pg_vector_server: PgVectorServer) -> None:
+def _vector_indexes(server: PgVectorServer, table: str) -> list[tuple[str, bool]]:
+    """(definition, valid) of the table's indexes on its vectors."""
+    with server.admin() as conn:
+        rows = conn.execute(
+            "SELECT pg_get_indexdef(i.indexrelid), i.indisvalid FROM pg_index i "
+            "WHERE i.indrelid = %s::regclass AND pg_get_indexdef(i.indexrelid) LIKE '%%hnsw%%'",
+            (table,),
+        ).fetchall()
+    return [(str(d), bool(v)) for d, v in rows]
+
+
+def test_created_table_gets_its_hnsw_index_once_loaded(pg_vector_server: PgVectorServer) -> None:
     store = open_store("pg", pg_vector_server.store_config())
     name = unique_name("made")
     try:
         handle = store.create_collection(name, 12, "ip")  # type: ignore[attr-defined]
         handle.upsert([StoredRecord("a", "x", np.ones(12, np.float32), {"k": 1})])
-        with pg_vector_server.admin() as conn:
-            defs = [
-                r[0]
-                for r in conn.execute(
-                    "SELECT indexdef FROM pg_indexes WHERE tablename = %s", (name,)
-                )
-            ]
-        assert any("hnsw" in d and "vector_ip_ops" in d for d in defs), defs
+        # Loading: no index to keep up per row, the distance in the table comment.
+        assert _vector_indexes(pg_vector_server, name) == []
+        assert store.open_collection(name).distance() == "ip"
+        assert "has no HNSW index yet" in (handle.unfinished_load() or "")
+        handle.finish_load()
+        ((definition, valid),) = _vector_indexes(pg_vector_server, name)
+        assert valid and "vector_ip_ops" in definition
+        assert handle.unfinished_load() is None
+        handle.finish_load()  # idempotent: still the one index
+        assert len(_vector_indexes(pg_vector_server, name)) == 1
         assert store.open_collection(name).distance() == "ip"
         with pytest.raises(
             StoreError, match="dimension 12 and distance ip, not dimension 12 and distance cosine"
         ):
             store.create_collection(name, 12, "cosine")  # type: ignore[attr-defined]
+    finally:
+        store.close()
+
+
+def test_an_index_an_interrupted_build_left_invalid_is_built_again(
+    pg_vector_server: PgVectorServer,
+) -> None:
+    store = open_store("pg", pg_vector_server.store_config())
+    name = unique_name("interrupted")
+    try:
+        handle = store.create_collection(name, 64, "cosine")  # type: ignore[attr-defined]
+        vectors = _vectors(3000, 64)
+        handle.upsert([StoredRecord(str(i), "t", v, {}) for i, v in enumerate(vectors)])
+        with pg_vector_server.admin() as conn:  # a killed build: cancelled by its timeout
+            conn.execute("SET statement_timeout = '300ms'")
+            with pytest.raises(psycopg.errors.QueryCanceled):
+                conn.execute(
+                    sql.SQL(
+                        "CREATE INDEX CONCURRENTLY ON {} USING hnsw (embedding vector_cosine_ops)"
+                    ).format(sql.Identifier(name))
+                )
+        assert [valid for _, valid in _vector_indexes(pg_vector_server, name)] == [False]
+        assert "has no HNSW index yet" in (handle.unfinished_load() or "")
+        handle.finish_load()
+        assert [valid for _, valid in _vector_indexes(pg_vector_server, name)] == [True]
+        hits = handle.query(vectors[:5], 1)
+        assert [h.ids for h in hits] == [[str(i)] for i in range(5)]
+    finally:
+        store.close()
+
+
+@pytest.mark.slow
+def test_the_application_writes_green_while_its_index_builds(
+    pg_vector_server: PgVectorServer,
+) -> None:
+    """CREATE INDEX CONCURRENTLY: an application dual-writing into green is not
+    blocked for the minutes a build of millions of rows takes."""
+    store = open_store("pg", pg_vector_server.store_config())
+    name = unique_name("building")
+    try:
+        handle = store.create_collection(name, 128, "cosine")  # type: ignore[attr-defined]
+        records = [StoredRecord(str(i), "t", v, {}) for i, v in enumerate(_vectors(20_000, 128))]
+        for start in range(0, len(records), 5000):
+            handle.upsert(records[start : start + 5000])
+        failures: list[BaseException] = []
+
+        def finish() -> None:
+            try:
+                handle.finish_load()
+            except BaseException as exc:  # reported by the assertion below
+                failures.append(exc)
+
+        build = threading.Thread(target=finish)
+        build.start()
+        seen_building = written = False
+        with pg_vector_server.admin() as app:
+            app.execute("SET lock_timeout = '1s'")  # a blocked write fails, not waits
+            while build.is_alive() and not written:
+                phase = app.execute(
+                    "SELECT phase FROM pg_stat_progress_create_index WHERE relid = %s::regclass",
+                    (name,),
+                ).fetchone()
+                if phase and "building index" in str(phase[0]):
+                    seen_building = True
+                    app.execute(
+                        sql.SQL("INSERT INTO {} (id, embedding) VALUES ('app', %s)").format(
+                            sql.Identifier(name)
+                        ),
+                        ("[" + ",".join(["1"] * 128) + "]",),
+                    )
+                    written = True
+                time.sleep(0.05)
+        build.join()
+        assert not failures and seen_building and written
+        ((_, valid),) = _vector_indexes(pg_vector_server, name)
+        assert valid and handle.count() == 20_001
     finally:
         store.close()
 
