@@ -141,7 +141,6 @@ def _embed_and_write_pgvector(
             "CREATE TABLE raw_green (id text PRIMARY KEY, embedding vector(384), "
             "content text, metadata jsonb)"
         )
-        conn.execute("CREATE INDEX ON raw_green USING hnsw (embedding vector_cosine_ops)")
         insert = (
             "INSERT INTO raw_green (id, embedding, content, metadata) VALUES (%s, %s, %s, %s) "
             "ON CONFLICT (id) DO UPDATE SET embedding = EXCLUDED.embedding, "
@@ -157,6 +156,8 @@ def _embed_and_write_pgvector(
                         for i, text in enumerate(chunk)
                     ],
                 )
+        # Indexed once loaded, as green is (stores/pgvector.py, finish_load).
+        conn.execute("CREATE INDEX ON raw_green USING hnsw (embedding vector_cosine_ops)")
         return time.perf_counter() - t0
 
 
@@ -196,9 +197,9 @@ def embed_and_write(
 ) -> float:
     """Seconds to embed every text and upsert it with its text and tags into a new
     collection through the store's own client directly (chromadb, qdrant-client in
-    local mode, or psycopg into a table with an HNSW index, as green gets): what a
-    hand-written re-embedding script must do at least, with no diff, progress or
-    state of its own."""
+    local mode, or psycopg into a plain table that then gets its HNSW index, as green
+    does): what a hand-written re-embedding script must do at least, with no diff,
+    progress or state of its own."""
     tags = {"embedding_model": PARAPHRASE, "embedding_version": "1"}
     if target == "pgvector":
         return _embed_and_write_pgvector(candidate, all_texts, pg_url, workers, tags)

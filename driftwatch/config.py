@@ -208,6 +208,16 @@ class PgvectorStoreConfig(_Strict):
     # Per SQL statement (a scan is many FETCH statements, each bounded by this).
     statement_timeout: Duration = timedelta(seconds=60)
     page_size: int = Field(default=5000, ge=1, le=1_000_000)
+    # PostgreSQL's maintenance_work_mem for building a migration green's HNSW index:
+    # a graph that fits is built in memory, several times faster. Unset: the server's.
+    maintenance_work_mem: str | None = None
+
+    @field_validator("maintenance_work_mem")
+    @classmethod
+    def _memory_size(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[1-9][0-9]*\s*(kB|MB|GB|TB)", value):
+            raise ValueError(f"{value!r} is not a PostgreSQL memory size such as 512MB or 1GB")
+        return value
 
     @field_validator("url")
     @classmethod

@@ -470,3 +470,28 @@ def test_canary_ids_may_be_written_as_numbers_as_qdrant_numbers_its_points() -> 
     data = _one_collection(canaries=[{"query": "q", "expect": [True]}])
     with pytest.raises(ConfigError, match=r"canaries\[0\].expect\[0\]"):
         parse_config(data, env={})
+
+
+@pytest.mark.parametrize(("memory", "valid"), [("1GB", True), ("512 MB", True), ("lots", False)])
+def test_pgvector_maintenance_work_mem_is_a_postgresql_memory_size(
+    memory: str, valid: bool
+) -> None:
+    data = _one_collection()
+    data["stores"] = {
+        "local": {
+            "kind": "pgvector",
+            "url": "postgresql://app@db/rag",
+            "maintenance_work_mem": memory,
+        }
+    }
+    if valid:
+        store = parse_config(data, env={}).stores["local"]
+        assert getattr(store, "maintenance_work_mem", None) == memory
+        return
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, env={})
+    (problem,) = info.value.problems
+    assert problem == (
+        "stores.local.maintenance_work_mem: 'lots' is not a PostgreSQL memory size such as "
+        "512MB or 1GB"
+    )

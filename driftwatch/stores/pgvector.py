@@ -39,6 +39,7 @@ privileges the failed kind of operation (``Operation``) needs.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -76,6 +77,8 @@ from driftwatch.stores.pgvector_catalog import (
     vector_index,
     vector_indexes,
 )
+
+log = logging.getLogger(__name__)
 
 # pgvector distance operator per distance, and its value -> cosine-like similarity.
 # <=> is 1 - cos; <-> is the euclidean distance (on unit vectors d^2 = 2 - 2 cos);
@@ -698,6 +701,9 @@ class PgvectorCollection:
             if build is None or any(valid for _, _, valid in indexes):
                 return
             conn.execute("SET statement_timeout = 0")
+            memory = self._store._cfg.maintenance_work_mem
+            if memory is not None:
+                conn.execute("SELECT set_config('maintenance_work_mem', %s, false)", (memory,))
             _cancel_when_client_is_gone(conn)
             for schema, index, _ in indexes:
                 conn.execute(
@@ -706,15 +712,21 @@ class PgvectorCollection:
                     )
                 )
             options = ", ".join(f"{k} = {v}" for k, v in build.items())  # names, ints
-            conn.execute(
-                sql.SQL("CREATE INDEX CONCURRENTLY ON {} USING hnsw ({} {}){}").format(
-                    t.ident,
-                    t.col(t.vector),
-                    sql.SQL(f"vector_{t.distance}_ops"),
-                    sql.SQL(f" WITH ({options})" if options else ""),
+            notices = _SlowBuildNotice(self._store.name, t.describe())
+            conn.add_notice_handler(notices)
+            try:
+                conn.execute(
+                    sql.SQL("CREATE INDEX CONCURRENTLY ON {} USING hnsw ({} {}){}").format(
+                        t.ident,
+                        t.col(t.vector),
+                        sql.SQL(f"vector_{t.distance}_ops"),
+                        sql.SQL(f" WITH ({options})" if options else ""),
+                    )
                 )
-            )
+            finally:
+                conn.remove_notice_handler(notices)
             conn.execute("RESET statement_timeout")  # back to the session's (_connect)
+            conn.execute("RESET maintenance_work_mem")
 
     def unfinished_load(self) -> str | None:
         t = self.table
@@ -727,6 +739,25 @@ class PgvectorCollection:
             f"{t.describe()} has no HNSW index yet; `driftwatch migrate run` builds it "
             "once every record is written"
         )
+
+
+class _SlowBuildNotice:
+    """Logs pgvector's notice that the HNSW graph outgrew ``maintenance_work_mem``
+    (the build goes on on disk, several times slower), with the setting to raise."""
+
+    def __init__(self, store: str, table: str) -> None:
+        self._store, self._table = store, table
+
+    def __call__(self, diagnostic: psycopg.errors.Diagnostic) -> None:
+        message = diagnostic.message_primary or ""
+        if "maintenance_work_mem" in message:
+            log.warning(
+                "building the HNSW index of %s: %s; it goes on on disk, several times "
+                "slower: raise stores.%s.maintenance_work_mem to build it in memory",
+                self._table,
+                message,
+                self._store,
+            )
 
 
 def _cancel_when_client_is_gone(conn: psycopg.Connection[Any]) -> None:

@@ -384,6 +384,28 @@ def test_an_index_an_interrupted_build_left_invalid_is_built_again(
         store.close()
 
 
+def test_an_index_build_outgrowing_its_memory_says_which_setting_to_raise(
+    pg_vector_server: PgVectorServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    def built(memory: str) -> list[str]:
+        store = open_store("pg", pg_vector_server.store_config(maintenance_work_mem=memory))
+        try:
+            handle = store.create_collection(unique_name("mem"), 384, "cosine")  # type: ignore[attr-defined]
+            vectors = _vectors(2000, 384)
+            handle.upsert([StoredRecord(str(i), "t", v, {}) for i, v in enumerate(vectors)])
+            caplog.clear()
+            handle.finish_load()
+            assert handle.unfinished_load() is None
+        finally:
+            store.close()
+        return [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+
+    (warning,) = built("1MB")
+    assert "hnsw graph no longer fits into maintenance_work_mem" in warning
+    assert "raise stores.pg.maintenance_work_mem" in warning
+    assert built("64MB") == []
+
+
 @pytest.mark.slow
 def test_the_application_writes_green_while_its_index_builds(
     pg_vector_server: PgVectorServer,
