@@ -48,6 +48,7 @@ DEPRECATION_ALERTS: dict[Severity, str] = {
     "warning": "DriftwatchModelShutdownSoon",
     "critical": "DriftwatchModelShutdownImminent",
 }
+SHUT_DOWN = "DriftwatchModelShutDown"  # the date has passed
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +111,11 @@ def deprecation_message(
     event: DeprecationEvent, severity: Severity, today: date, runbook_base: str
 ) -> dict[str, Any]:
     """One Slack message for a deprecation notice that matches a model in use."""
-    alert = DEPRECATION_ALERTS[severity]
     shutdown = event.earliest_shutdown_on or event.shutdown_on
+    # On the day and after it, Prometheus' DriftwatchModelShutDown fires (midnight UTC).
+    alert = (
+        SHUT_DOWN if shutdown is not None and shutdown <= today else DEPRECATION_ALERTS[severity]
+    )
     if shutdown is None:
         when = "no shutdown date announced"
     else:

@@ -19,7 +19,7 @@ from driftwatch.checks.base import STATUSES
 from driftwatch.checks.registry import CHECKS
 from driftwatch.config import AlertsConfig
 from driftwatch.metrics import all_metric_names
-from driftwatch.notify.slack import DEPRECATION_ALERTS, alert_name
+from driftwatch.notify.slack import DEPRECATION_ALERTS, SHUT_DOWN, alert_name
 from tests.support.prometheus import PROMTOOL, RULES_FILE, require_binary
 
 ALERTS_DIR = RULES_FILE.parent
@@ -163,7 +163,7 @@ def test_every_alert_has_promtool_tests_that_fire_and_stay_silent(name: str) -> 
 
 def test_every_alert_the_slack_notifier_links_exists_with_a_runbook_section() -> None:
     linked = {alert_name(check, status) for check in CHECKS for status in STATUSES}
-    linked |= set(DEPRECATION_ALERTS.values())
+    linked |= {*DEPRECATION_ALERTS.values(), SHUT_DOWN}
     assert linked <= set(alert_names()), sorted(linked - set(alert_names()))
     assert {n.lower() for n in linked} <= runbook_anchors()
 

@@ -172,6 +172,14 @@ class Scenario:
                     needs_review=True,
                     conflict=True,
                 ),
+                ModelDeprecationStatus(  # shut down last week, still in use
+                    "text-embedding-3-large-preview",
+                    "openai",
+                    True,
+                    now - 7 * DAY,
+                    needs_review=False,
+                    conflict=False,
+                ),
                 ModelDeprecationStatus(  # in the 90-day countdown
                     "textembedding-gecko@003",
                     "google",

@@ -137,6 +137,9 @@ def test_deprecation_message() -> None:
     assert "#driftwatchmodelshutdownimminent|" in shown
     # Without a replacement the way out is still named.
     assert "plan it with `driftwatch migrate plan`" in shown
+    # From the day itself, the alert Prometheus fires for a date that has passed.
+    past = texts(deprecation_message(event, "critical", date(2026, 3, 6), RUNBOOK))
+    assert "#driftwatchmodelshutdown|" in "\n".join(past)
 
 
 def test_deprecation_message_says_where_to_migrate() -> None:
