@@ -3,7 +3,8 @@
 Jobs (APScheduler 3, background threads, coalesced, one instance each, jittered):
 
 - ``check:<collection>:<check>`` every ``schedule.probe`` (``schedule.version_mix``
-  for the version mix); the first run happens right after start;
+  for the version mix); the first run happens right after start, and a run that
+  found its store down is repeated as soon as another run finds it answering;
 - ``feed:<feed>`` every ``feeds[].interval``;
 - ``migration:<collection>`` every ``migration.status_every`` for a collection with a
   ``migration`` block: blue vs green and the cutover gate, as gauges (migrate/monitor.py);
@@ -39,6 +40,7 @@ from functools import partial
 from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 
@@ -94,6 +96,11 @@ class Daemon:
         self.notifier: Notifier | None = None
         self.feeds: FeedWatcher | None = None
         self._stopped = threading.Event()
+        # Check jobs whose last run found their store down, per store: run again as soon
+        # as the store answers, not at their next interval (an hourly scan would
+        # otherwise report the outage as its own error for up to an hour).
+        self._store_outage_jobs: dict[str, set[str]] = {}
+        self._outage_lock = threading.Lock()
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
             # Checks run one at a time: embedding is the daemon's CPU and memory peak,
@@ -358,7 +365,8 @@ class Daemon:
             self._export_stored_state(coll)
             return
         monitored = self._monitored(coll)
-        self._store_seen(monitored, self.runner.run(monitored, [check]))
+        job = f"check:{coll.name}:{check}"
+        self._store_seen(monitored, self.runner.run(monitored, [check]), job)
 
     # --- migrations (driftwatch/migrate) -------------------------------------
 
@@ -395,12 +403,19 @@ class Daemon:
                 extra={"event": "migration_observe_failed", "collection": coll.name},
             )
 
-    def _store_seen(self, coll: CollectionConfig, results: list[CheckResult]) -> None:
-        """driftwatch_store_up{store}: 0 when the store could not be reached for this run."""
+    def _store_seen(self, coll: CollectionConfig, results: list[CheckResult], job: str) -> None:
+        """driftwatch_store_up{store}: 0 when the store could not be reached for this run.
+        Once it answers again, the check jobs that found it down run at once."""
         down = [
             r for r in results if r.status == "error" and store_unreachable(r.detail.get("error"))
         ]
         self.metrics.store_up.labels(coll.store).set(0 if down else 1)
+        with self._outage_lock:
+            if down:
+                self._store_outage_jobs.setdefault(coll.store, set()).add(job)
+                again: set[str] = set()
+            else:
+                again = self._store_outage_jobs.pop(coll.store, set()) - {job}
         if down:
             log.warning(
                 "store %s unreachable: %s",
@@ -408,6 +423,19 @@ class Daemon:
                 down[0].message,
                 extra={"event": "store_down", "store": coll.store, "collection": coll.name},
             )
+        for other in sorted(again):
+            self._run_now(other)
+
+    def _run_now(self, job_id: str) -> None:
+        try:
+            self.scheduler.modify_job(job_id, next_run_time=datetime.now(UTC))
+        except JobLookupError:  # the daemon is stopping
+            return
+        log.info(
+            "store answers again; running %s now",
+            job_id,
+            extra={"event": "rerun_after_outage", "job": job_id},
+        )
 
     def _run_feed(self, feed: FeedConfig) -> None:
         if self.feeds is None or not self._lease(f"feed:{feed.label}", feed.interval):

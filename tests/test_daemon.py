@@ -140,6 +140,55 @@ def test_failing_store_gives_error_results_and_the_daemon_keeps_going(
     assert all(r.levelno >= logging.WARNING for r in unreachable)
 
 
+@pytest.mark.slow
+def test_checks_that_found_the_store_down_run_again_as_soon_as_it_answers(
+    tmp_path: Path,
+) -> None:
+    """An hourly check that failed during a short outage does not keep reporting it
+    (and DriftwatchCheckFailing firing) until its next run an hour later."""
+    from driftwatch.config import ScheduleConfig
+    from tests.support.chroma_server import start_chroma_server
+    from tests.test_baselines import watched
+
+    data = tmp_path / "chroma"
+    data.mkdir()
+    server = start_chroma_server(data)  # its own server: this test stops it
+    daemon: Daemon | None = None
+    try:
+        name, config = watched(tmp_path, server, "outage", 40)
+        coll = config.collections[0].model_copy(
+            update={
+                "checks": ["dimension", "version_mix"],
+                "schedule": ScheduleConfig(
+                    probe=timedelta(seconds=2), version_mix=timedelta(hours=1)
+                ),
+            }
+        )
+        config = config.model_copy(
+            update={"collections": [coll], "listen": f"127.0.0.1:{free_port()}"}
+        )
+        server.stop()
+        started = Daemon(config)
+        started.start()
+        daemon = started
+
+        def status(check: str) -> float | None:
+            labels = {"collection": name, "check": check}
+            return daemon.registry.get_sample_value("driftwatch_check_status", labels)
+
+        wait_for(lambda: status("version_mix") == 3 and status("dimension") == 3)
+        assert daemon.registry.get_sample_value("driftwatch_store_up", {"store": "s"}) == 0
+        server = start_chroma_server(data, server.port)
+        # The 2 s probe finds the store back; the hourly scan follows at once.
+        wait_for(lambda: status("version_mix") == 0, timeout=30)
+        assert status("dimension") == 0
+        assert daemon.registry.get_sample_value("driftwatch_store_up", {"store": "s"}) == 1
+    finally:
+        if daemon is not None:
+            daemon.stop()
+        server.stop()
+
+
 def test_readyz_is_503_while_the_state_db_cannot_be_opened(
     tmp_path: Path, store_dir: Path, running: Callable[[Path], Daemon]
 ) -> None:

@@ -117,10 +117,12 @@ class ChromaServer:
                 self.process.wait()
 
 
-def start_chroma_server(path: Path) -> ChromaServer:
-    """Start ``chroma run`` on a free 127.0.0.1 port; return once heartbeat answers."""
+def start_chroma_server(path: Path, port: int | None = None) -> ChromaServer:
+    """Start ``chroma run`` on ``port`` (default: a free 127.0.0.1 port; a server
+    started again at its address takes the port of the one stopped); return once
+    heartbeat answers."""
     chroma = Path(sys.executable).with_name("chroma")
-    port = free_port()
+    port = port or free_port()
     env = {**os.environ, "ANONYMIZED_TELEMETRY": "False", "CHROMA_ANONYMIZED_TELEMETRY": "False"}
     log = (path.parent / f"chroma-{port}.log").open("wb")
     process = subprocess.Popen(
