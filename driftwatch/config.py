@@ -14,13 +14,14 @@ in ``repr``, error messages or ``driftwatch config validate`` output.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 
 import yaml
@@ -37,7 +38,7 @@ from pydantic import (
     model_validator,
 )
 
-from driftwatch.errors import ConfigError
+from driftwatch.errors import ConfigError, StateError
 from driftwatch.redact import register_secret, register_url_password, userinfo_unencoded
 
 if TYPE_CHECKING:
@@ -522,8 +523,15 @@ class Config(_Strict):
 
     @field_validator("state_url")
     @classmethod
-    def _state_url_encoded(cls, value: str) -> str:
-        return _encoded_userinfo(value, "leave the password out and set PGPASSWORD")
+    def _state_url_usable(cls, value: str) -> str:
+        from driftwatch.state.db import check_state_url
+
+        value = _encoded_userinfo(value, "leave the password out and set PGPASSWORD")
+        try:
+            check_state_url(value)
+        except StateError as exc:  # its message shows the URL without the password
+            raise ValueError(str(exc)) from None
+        return value
 
     @field_validator("listen")
     @classmethod
@@ -637,10 +645,36 @@ def _format_loc(loc: tuple[int | str, ...]) -> str:
 def _format_validation_error(exc: ValidationError) -> list[str]:
     problems = []
     for err in exc.errors(include_url=False, include_input=False):
+        loc = tuple(err["loc"])
         msg = str(err["msg"])
         msg = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
-        problems.append(f"{_format_loc(tuple(err['loc']))}: {msg}")
+        if err["type"] == "extra_forbidden" and loc and isinstance(loc[-1], str):
+            msg = f"unknown setting {loc[-1]!r}"
+            close = difflib.get_close_matches(loc[-1], sorted(_settings_at(loc)), n=1)
+            msg += f"; did you mean {close[0]!r}?" if close else ""
+        problems.append(f"{_format_loc(loc)}: {msg}")
     return problems
+
+
+def _settings_at(loc: tuple[int | str, ...]) -> set[str]:
+    """The setting names the model at ``loc`` (the key's parent) accepts. A part that is
+    not a field (a mapping's key, a list index, a union's tag) keeps the same models."""
+    models: list[type[BaseModel]] = [Config]
+    for part in loc[:-1]:
+        inner = [
+            model
+            for m in models
+            if isinstance(part, str) and part in m.model_fields
+            for model in _models_in(m.model_fields[part].annotation)
+        ]
+        models = inner or models
+    return {name for m in models for name in m.model_fields}
+
+
+def _models_in(annotation: object) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models_in(arg)]
 
 
 def _cross_references(data: Mapping[str, Any]) -> list[str]:
@@ -766,6 +800,14 @@ def config_warnings(cfg: Config) -> list[str]:
                 "server (url:) instead"
             )
     warnings += _onnx_models_missing(cfg)
+    from driftwatch.state.db import missing_sqlite_directory
+
+    missing = missing_sqlite_directory(cfg.state_url)
+    if missing is not None:
+        warnings.append(
+            f"state_url: directory {missing} does not exist; every command that records "
+            "fails and the daemon retries until it does"
+        )
     return warnings
 
 

@@ -154,7 +154,7 @@ def test_secret_values_are_not_echoed_in_errors(tmp_path: Path) -> None:
     text = DESIGN_SHAPE.replace("interval: 6h", "interval: 6h, bogus: 1")
     with pytest.raises(ConfigError) as info:
         load_config(write(tmp_path, text), env=SECRET_ENV)
-    assert "feeds[0].bogus: Extra inputs are not permitted" in info.value.problems
+    assert "feeds[0].bogus: unknown setting 'bogus'" in info.value.problems
     for secret in SECRET_ENV.values():
         assert secret not in str(info.value)
 
@@ -495,3 +495,46 @@ def test_pgvector_maintenance_work_mem_is_a_postgresql_memory_size(
         "stores.local.maintenance_work_mem: 'lots' is not a PostgreSQL memory size such as "
         "512MB or 1GB"
     )
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        (
+            "mysql://app:Hunter2@db/rag",
+            "state_url: unsupported state database mysql://app:***@db/rag: scheme 'mysql' is "
+            "not supported (use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB)",
+        ),
+        (
+            "sqlite://",
+            "state_url: cannot use state database sqlite://: an in-memory SQLite database keeps "
+            "nothing between runs; give a file, e.g. sqlite:///driftwatch.db",
+        ),
+    ],
+)
+def test_a_state_url_that_can_never_work_is_a_config_error(url: str, problem: str) -> None:
+    data = {**_one_collection(), "state_url": url}
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, env={})
+    assert info.value.problems == [problem]
+
+
+def test_a_state_directory_that_does_not_exist_yet_is_a_warning(tmp_path: Path) -> None:
+    data = {**_one_collection(), "state_url": f"sqlite:///{tmp_path}/later/state.db"}
+    (warning,) = config_warnings(parse_config(data, env={}))
+    assert warning.startswith(f"state_url: directory {tmp_path}/later does not exist")
+
+
+def test_a_misspelt_setting_is_named_with_the_one_meant() -> None:
+    data = _one_collection(sample_sise=3, thresholds={"canary_min_recal": 0.3})
+    data["stores"] = {"local": {"kind": "pgvector", "url": "postgresql://a@b/c", "pasword": "x"}}
+    data["embedders"]["live"]["treads"] = 2  # type: ignore[index]
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, env={})
+    assert sorted(info.value.problems) == [
+        "collections[0].sample_sise: unknown setting 'sample_sise'; did you mean 'sample_size'?",
+        "collections[0].thresholds.canary_min_recal: unknown setting 'canary_min_recal'; "
+        "did you mean 'canary_min_recall'?",
+        "embedders.live.treads: unknown setting 'treads'; did you mean 'threads'?",
+        "stores.local.pasword: unknown setting 'pasword'; did you mean 'password'?",
+    ]

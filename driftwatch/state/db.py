@@ -253,6 +253,25 @@ def describe(exc: BaseException) -> str:
     return lines[0] if lines else type(cause).__name__
 
 
+def check_state_url(url: str) -> None:
+    """Raise StateError if ``url`` could never name a usable state database (not a
+    URL, another scheme, in-memory SQLite); what only connecting tells is not checked.
+    Config validation calls it, so that such a URL is a config error at once."""
+    parsed = _parse(url)
+    if parsed.get_backend_name() == "sqlite":
+        _sqlite_file(parsed, redact_db_url(parsed))
+
+
+def missing_sqlite_directory(url: str) -> Path | None:
+    """The directory a SQLite state database's file would be in, if it does not exist
+    (yet: the daemon retries until it does, a volume may be mounted late)."""
+    parsed = _parse(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    parent = Path(parsed.database or "").expanduser().parent
+    return None if parent.is_dir() else parent
+
+
 def _parse(url: str) -> URL:
     try:
         parsed = make_url(url)
@@ -279,13 +298,18 @@ def _scheme_only(url: str) -> str:
     return f"{scheme}://…" if sep else "<no scheme>"
 
 
-def _sqlite_engine(url: URL, shown: str, *, create: bool = True) -> Engine:
+def _sqlite_file(url: URL, shown: str) -> str:
     database = url.database or ""
     if database in ("", ":memory:") or database.startswith("file::memory:"):
         raise StateError(
             f"cannot use state database {shown}: an in-memory SQLite database keeps "
             "nothing between runs; give a file, e.g. sqlite:///driftwatch.db"
         )
+    return database
+
+
+def _sqlite_engine(url: URL, shown: str, *, create: bool = True) -> Engine:
+    database = _sqlite_file(url, shown)
     parent = Path(database).expanduser().parent
     if not parent.is_dir():
         raise StateError(f"cannot open state database {shown}: directory {parent} does not exist")
