@@ -198,6 +198,10 @@ class ChromaStoreConfig(_Strict):
         return ("chroma", *_server(self.url), self.tenant, self.database)
 
 
+_KB_PER_UNIT = {"kB": 1, "MB": 1024, "GB": 1024**2, "TB": 1024**3}
+_MAINTENANCE_WORK_MEM_KB = (64, 2_147_483_647)  # what PostgreSQL accepts
+
+
 class PgvectorStoreConfig(_Strict):
     """PostgreSQL with pgvector. The password is kept apart from ``url`` so it
     can be a secret: it is merged into the connection only, never shown."""
@@ -213,12 +217,23 @@ class PgvectorStoreConfig(_Strict):
     # a graph that fits is built in memory, several times faster. Unset: the server's.
     maintenance_work_mem: str | None = None
 
-    @field_validator("maintenance_work_mem")
+    @field_validator("maintenance_work_mem", mode="before")
     @classmethod
-    def _memory_size(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"[1-9][0-9]*\s*(kB|MB|GB|TB)", value):
+    def _memory_size(cls, value: object) -> object:
+        """PostgreSQL's own syntax (a number is kB) and range, so that a run does not
+        embed for hours and then fail at the index build on a value the server refuses."""
+        if value is None:
+            return None
+        text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        match = re.fullmatch(r"([0-9]+)\s*(kB|MB|GB|TB)?", text) if isinstance(text, str) else None
+        if match is None:
             raise ValueError(f"{value!r} is not a PostgreSQL memory size such as 512MB or 1GB")
-        return value
+        kilobytes = int(match[1]) * _KB_PER_UNIT[match[2] or "kB"]
+        if not _MAINTENANCE_WORK_MEM_KB[0] <= kilobytes <= _MAINTENANCE_WORK_MEM_KB[1]:
+            raise ValueError(
+                f"{value!r} is outside the range PostgreSQL accepts (64kB to 2147483647kB)"
+            )
+        return text
 
     @field_validator("url")
     @classmethod

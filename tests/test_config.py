@@ -472,9 +472,26 @@ def test_canary_ids_may_be_written_as_numbers_as_qdrant_numbers_its_points() -> 
         parse_config(data, env={})
 
 
-@pytest.mark.parametrize(("memory", "valid"), [("1GB", True), ("512 MB", True), ("lots", False)])
+@pytest.mark.parametrize(
+    ("memory", "problem"),
+    [
+        ("1GB", None),
+        ("512 MB", None),
+        (65536, None),  # kB, as PostgreSQL reads a plain number
+        ("lots", "'lots' is not a PostgreSQL memory size such as 512MB or 1GB"),
+        ("1gb", "'1gb' is not a PostgreSQL memory size such as 512MB or 1GB"),  # as PostgreSQL
+        (
+            "32kB",
+            "'32kB' is outside the range PostgreSQL accepts (64kB to 2147483647kB)",
+        ),
+        (
+            "3TB",
+            "'3TB' is outside the range PostgreSQL accepts (64kB to 2147483647kB)",
+        ),
+    ],
+)
 def test_pgvector_maintenance_work_mem_is_a_postgresql_memory_size(
-    memory: str, valid: bool
+    memory: str | int, problem: str | None
 ) -> None:
     data = _one_collection()
     data["stores"] = {
@@ -484,17 +501,13 @@ def test_pgvector_maintenance_work_mem_is_a_postgresql_memory_size(
             "maintenance_work_mem": memory,
         }
     }
-    if valid:
+    if problem is None:
         store = parse_config(data, env={}).stores["local"]
-        assert getattr(store, "maintenance_work_mem", None) == memory
+        assert getattr(store, "maintenance_work_mem", None) == str(memory)
         return
     with pytest.raises(ConfigError) as info:
         parse_config(data, env={})
-    (problem,) = info.value.problems
-    assert problem == (
-        "stores.local.maintenance_work_mem: 'lots' is not a PostgreSQL memory size such as "
-        "512MB or 1GB"
-    )
+    assert info.value.problems == [f"stores.local.maintenance_work_mem: {problem}"]
 
 
 @pytest.mark.parametrize(

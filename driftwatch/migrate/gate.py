@@ -109,13 +109,12 @@ def evaluate_gate(
             f"{status.without_text} record(s) in blue have no text and cannot be re-embedded "
             f"(e.g. {shown}); they would be missing after the switch"
         )
+    if status.unfinished_load:  # queries would scan every row after the switch
+        reasons.append(status.unfinished_load)
     green = endpoints.green()
     if green is None:  # deleted between status and here
         reasons.append(f"green collection {spec.migration.target!r} disappeared")
         return decision
-    unfinished = green.unfinished_load()
-    if unfinished is not None:  # queries would scan every row after the switch
-        reasons.append(unfinished)
     candidate = endpoints.candidate()
     ctx = CheckContext(
         collection=spec.green(),

@@ -1,7 +1,9 @@
 """``migrate status``: how far green is, and whether the switch is in force.
 
 ``done + missing + stale == total`` (blue's records with text). ``complete``
-also needs no orphans (green copies of records deleted in blue). While a run
+also needs no orphans (green copies of records deleted in blue), and nothing
+left of green's load (``unfinished_load``: a pgvector green's index, built when
+a run leaves every record written). While a run
 is going (its process alive), the rate it writes at and the ETA for what is
 left are shown too.
 """
@@ -35,10 +37,12 @@ class MigrationStatus:
     last_run: str | None  # status of the last run: running|complete|incomplete|failed
     last_error: str | None
     switch: Switch | None
+    unfinished_load: str | None = None  # why green cannot serve queries yet (its index)
 
     @property
     def complete(self) -> bool:
-        return self.target_exists and not self.missing and not self.stale and not self.orphaned
+        records = not self.missing and not self.stale and not self.orphaned
+        return self.target_exists and records and self.unfinished_load is None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -52,6 +56,7 @@ class MigrationStatus:
             "orphaned": self.orphaned,
             "without_text": self.without_text,
             "without_text_ids": self.without_text_ids,
+            "unfinished_load": self.unfinished_load,
             "complete": self.complete,
             "running": self.running,
             "rate": self.rate,
@@ -95,6 +100,7 @@ def migration_status(endpoints: Endpoints, db: StateDB | None) -> MigrationStatu
         last_run=None if run is None else ("interrupted" if _killed(run) else run.status),
         last_error=None if run is None else run.error,
         switch=active_switch(db, spec.blue.name) if db is not None else None,
+        unfinished_load=None if green is None else green.unfinished_load(),
     )
 
 

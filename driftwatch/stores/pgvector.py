@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any, Literal
@@ -109,8 +110,8 @@ _NEEDS: dict[Operation, str] = {
         "describes"
     ),
     "write": "SELECT, INSERT, UPDATE, DELETE on the table and USAGE on its schema",
-    # Only the owner may index a table: the role that created green.
-    "index": "ownership of the table (the role that created it)",
+    # Only the owner may index a table (and drop its indexes): the role that created green.
+    "index": "to own the table and its indexes, as the role that created them does",
 }
 
 
@@ -692,53 +693,98 @@ class PgvectorCollection:
         """Build the HNSW index ``create_collection`` deferred, unless a valid one is
         there: ``CREATE INDEX CONCURRENTLY``, so that the application's writes into
         the table go on meanwhile. An index an interrupted build left invalid is
-        dropped first. No statement timeout: at millions of rows it takes minutes."""
+        dropped first. No statement timeout: at millions of rows it takes minutes.
+
+        One build per table at a time: a session-level advisory lock on the table,
+        so that a second ``migrate run`` waits for the first one's build instead of
+        taking its index (invalid while it is built) for an interrupted one."""
         t = self.table
         action = f"building the vector index of {t.describe()}"
         with self._store.connection(action, "index") as conn:
-            build = planned_index(conn, t.oid)
-            indexes = vector_indexes(conn, t.oid, t.vector)
-            if build is None or any(valid for _, _, valid in indexes):
+            if planned_index(conn, t.oid) is None or _has_valid(conn, t):
                 return
             conn.execute("SET statement_timeout = 0")
-            memory = self._store._cfg.maintenance_work_mem
-            if memory is not None:
-                conn.execute("SELECT set_config('maintenance_work_mem', %s, false)", (memory,))
             _cancel_when_client_is_gone(conn)
-            for schema, index, _ in indexes:
-                conn.execute(
-                    sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(
-                        sql.Identifier(schema, index)
-                    )
-                )
-            options = ", ".join(f"{k} = {v}" for k, v in build.items())  # names, ints
-            notices = _SlowBuildNotice(self._store.name, t.describe())
-            conn.add_notice_handler(notices)
+            lock = (_INDEX_BUILD_LOCK << 32) | t.oid
+            self._wait_for_build_lock(conn, lock)
             try:
-                conn.execute(
-                    sql.SQL("CREATE INDEX CONCURRENTLY ON {} USING hnsw ({} {}){}").format(
-                        t.ident,
-                        t.col(t.vector),
-                        sql.SQL(f"vector_{t.distance}_ops"),
-                        sql.SQL(f" WITH ({options})" if options else ""),
-                    )
-                )
+                self._build_index(conn)
             finally:
-                conn.remove_notice_handler(notices)
+                with suppress(psycopg.Error):  # a session that is gone holds no lock
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (lock,))
             conn.execute("RESET statement_timeout")  # back to the session's (_connect)
             conn.execute("RESET maintenance_work_mem")
+
+    def _wait_for_build_lock(self, conn: psycopg.Connection[Any], lock: int) -> None:
+        """Take the build lock, polling: a session blocked in ``pg_advisory_lock``
+        would be a transaction the other build's CREATE INDEX CONCURRENTLY waits for
+        to end (deadlock)."""
+        waiting = False
+        while True:
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (lock,)).fetchone()
+            if row and row[0]:
+                return
+            if not waiting:
+                waiting = True
+                log.info(
+                    "another driftwatch process is building the index of %s; waiting for it",
+                    self.table.describe(),
+                    extra={"store": self._store.name, "table": self.table.describe()},
+                )
+            time.sleep(_BUILD_LOCK_POLL_S)
+
+    def _build_index(self, conn: psycopg.Connection[Any]) -> None:
+        """Under the build lock: what is there now (another run's build may have
+        finished meanwhile), then the build."""
+        t = self.table
+        build = planned_index(conn, t.oid)
+        indexes = vector_indexes(conn, t.oid, t.vector)
+        if build is None or any(valid for _, _, valid in indexes):
+            return
+        memory = self._store._cfg.maintenance_work_mem
+        if memory is not None:
+            conn.execute("SELECT set_config('maintenance_work_mem', %s, false)", (memory,))
+        for schema, index, _ in indexes:  # left invalid by an interrupted build
+            conn.execute(
+                sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(
+                    sql.Identifier(schema, index)
+                )
+            )
+        options = ", ".join(f"{k} = {v}" for k, v in build.items())  # names, ints
+        notices = _SlowBuildNotice(self._store.name, t.describe())
+        conn.add_notice_handler(notices)
+        try:
+            conn.execute(
+                sql.SQL("CREATE INDEX CONCURRENTLY ON {} USING hnsw ({} {}){}").format(
+                    t.ident,
+                    t.col(t.vector),
+                    sql.SQL(f"vector_{t.distance}_ops"),
+                    sql.SQL(f" WITH ({options})" if options else ""),
+                )
+            )
+        finally:
+            conn.remove_notice_handler(notices)
 
     def unfinished_load(self) -> str | None:
         t = self.table
         with self._store.connection(f"reading the index of {t.describe()}") as conn:
-            build = planned_index(conn, t.oid)
-            indexes = vector_indexes(conn, t.oid, t.vector)
-        if build is None or any(valid for _, _, valid in indexes):
-            return None
+            if planned_index(conn, t.oid) is None or _has_valid(conn, t):
+                return None
         return (
             f"{t.describe()} has no HNSW index yet; `driftwatch migrate run` builds it "
             "once every record is written"
         )
+
+
+# First half of the advisory lock key of an index build (the table's oid is the
+# second): "dw" in ASCII, so that other applications' advisory locks are unlikely
+# to collide with it.
+_INDEX_BUILD_LOCK = 0x6477
+_BUILD_LOCK_POLL_S = 1.0
+
+
+def _has_valid(conn: psycopg.Connection[Any], table: Table) -> bool:
+    return any(valid for _, _, valid in vector_indexes(conn, table.oid, table.vector))
 
 
 class _SlowBuildNotice:
@@ -757,6 +803,7 @@ class _SlowBuildNotice:
                 self._table,
                 message,
                 self._store,
+                extra={"store": self._store, "table": self._table},
             )
 
 

@@ -21,7 +21,8 @@ BLUE = list(range(200))
 CUTOVER_KEYS = {
     "allowed", "reasons", "already_cut_over", "application_change",
     "collection", "target", "target_exists", "total", "done", "missing", "stale",
-    "orphaned", "without_text", "without_text_ids", "complete", "running", "rate",
+    "orphaned", "without_text", "without_text_ids", "unfinished_load", "complete", "running",
+    "rate",
     "eta_seconds", "last_run", "last_error", "cutover",
     "consistency", "canary_recall",
 }  # fmt: skip
@@ -69,6 +70,7 @@ def test_cutover_refused_then_allowed_then_rolled_back(
     assert f"{refused['missing']} record(s) of blue are missing from green" in refused["reasons"]
     if env.sut.kind == "pgvector":  # its index is built once green is loaded
         assert any("has no HNSW index yet" in r for r in refused["reasons"]), refused
+        assert "has no HNSW index yet" in refused["unfinished_load"]
 
     assert main(["migrate", "run", *cfg]) == 0
     capsys.readouterr()

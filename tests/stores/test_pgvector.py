@@ -406,39 +406,54 @@ def test_an_index_build_outgrowing_its_memory_says_which_setting_to_raise(
     assert built("64MB") == []
 
 
+def _building(server: PgVectorServer, table: str) -> bool:
+    with server.admin() as conn:
+        phase = conn.execute(
+            "SELECT phase FROM pg_stat_progress_create_index WHERE relid = %s::regclass",
+            (table,),
+        ).fetchone()
+    return bool(phase and "building index" in str(phase[0]))
+
+
+def _loaded_green(server: PgVectorServer, label: str) -> tuple[Any, PgvectorCollection, str]:
+    """A store and a new table of 20,000 128-d rows, not indexed yet (a build takes s)."""
+    store = open_store("pg", server.store_config())
+    name = unique_name(label)
+    handle = store.create_collection(name, 128, "cosine")  # type: ignore[attr-defined]
+    records = [StoredRecord(str(i), "t", v, {}) for i, v in enumerate(_vectors(20_000, 128))]
+    for start in range(0, len(records), 5000):
+        handle.upsert(records[start : start + 5000])
+    return store, handle, name
+
+
+def _in_background(fn: Any) -> tuple[threading.Thread, list[BaseException]]:
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            fn()
+        except BaseException as exc:  # reported by the caller's assertion
+            failures.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, failures
+
+
 @pytest.mark.slow
 def test_the_application_writes_green_while_its_index_builds(
     pg_vector_server: PgVectorServer,
 ) -> None:
     """CREATE INDEX CONCURRENTLY: an application dual-writing into green is not
     blocked for the minutes a build of millions of rows takes."""
-    store = open_store("pg", pg_vector_server.store_config())
-    name = unique_name("building")
+    store, handle, name = _loaded_green(pg_vector_server, "building")
     try:
-        handle = store.create_collection(name, 128, "cosine")  # type: ignore[attr-defined]
-        records = [StoredRecord(str(i), "t", v, {}) for i, v in enumerate(_vectors(20_000, 128))]
-        for start in range(0, len(records), 5000):
-            handle.upsert(records[start : start + 5000])
-        failures: list[BaseException] = []
-
-        def finish() -> None:
-            try:
-                handle.finish_load()
-            except BaseException as exc:  # reported by the assertion below
-                failures.append(exc)
-
-        build = threading.Thread(target=finish)
-        build.start()
-        seen_building = written = False
+        build, failures = _in_background(handle.finish_load)
+        written = False
         with pg_vector_server.admin() as app:
             app.execute("SET lock_timeout = '1s'")  # a blocked write fails, not waits
             while build.is_alive() and not written:
-                phase = app.execute(
-                    "SELECT phase FROM pg_stat_progress_create_index WHERE relid = %s::regclass",
-                    (name,),
-                ).fetchone()
-                if phase and "building index" in str(phase[0]):
-                    seen_building = True
+                if _building(pg_vector_server, name):
                     app.execute(
                         sql.SQL("INSERT INTO {} (id, embedding) VALUES ('app', %s)").format(
                             sql.Identifier(name)
@@ -448,10 +463,35 @@ def test_the_application_writes_green_while_its_index_builds(
                     written = True
                 time.sleep(0.05)
         build.join()
-        assert not failures and seen_building and written
+        assert not failures and written
         ((_, valid),) = _vector_indexes(pg_vector_server, name)
         assert valid and handle.count() == 20_001
     finally:
+        store.close()
+
+
+@pytest.mark.slow
+def test_a_second_run_waits_for_the_index_build_of_the_first(
+    pg_vector_server: PgVectorServer,
+) -> None:
+    """Two `migrate run`s at once: the second must not take the first one's index,
+    invalid while it is built, for an interrupted build and drop it."""
+    store, first, name = _loaded_green(pg_vector_server, "twice")
+    other = open_store("pg", pg_vector_server.store_config())
+    try:
+        build, failures = _in_background(first.finish_load)
+        deadline = time.monotonic() + 60
+        while not _building(pg_vector_server, name):
+            assert build.is_alive() and time.monotonic() < deadline, "the build never started"
+            time.sleep(0.05)
+        second = other.open_writable(name)  # type: ignore[attr-defined]
+        second.finish_load()  # waits for the first build, then finds its index
+        build.join()
+        assert failures == []
+        ((_, valid),) = _vector_indexes(pg_vector_server, name)
+        assert valid and second.unfinished_load() is None
+    finally:
+        other.close()
         store.close()
 
 
