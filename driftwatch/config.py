@@ -247,11 +247,12 @@ class PgvectorStoreConfig(_Strict):
     def place(self) -> tuple[str, ...]:
         """Where its tables live, whoever connects (see ``_same_place``). Settings the
         URL leaves out come from the same environment for every entry."""
+        from psycopg import ProgrammingError
         from psycopg.conninfo import conninfo_to_dict
 
         try:
             parts = conninfo_to_dict(self.url)
-        except Exception:  # psycopg.ProgrammingError; then no entry is the same place
+        except ProgrammingError:  # reported when it connects; no other entry is this place
             return ("pgvector", "unparsed", self.url)
         database = parts.get("dbname") or parts.get("user") or ""  # libpq's default
         host = str(parts.get("host") or "").lower()
