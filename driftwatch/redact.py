@@ -19,8 +19,10 @@ def redact_url(url: str) -> str:
         port = parts.port
     except ValueError:
         return "<unparseable url>"
-    if not parts.scheme or not parts.hostname or userinfo_unencoded(url):
+    if not parts.scheme or userinfo_unencoded(url):
         return "<redacted>"  # the "host" might be part of a password
+    if not parts.hostname:  # a unix socket (postgresql://app:pw@/db?host=/run/pg)
+        return f"{parts.scheme}://…"
     host = parts.hostname
     if port:
         host = f"{host}:{port}"

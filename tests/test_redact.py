@@ -63,6 +63,7 @@ def test_scrub_masks_whole_values_and_keeps_ordinary_words() -> None:
         ("https://hooks.slack.com/services/T0/B0/SECRET", "https://hooks.slack.com/…"),
         ("https://user:pw@feeds.example.org:8443/a?token=x", "https://feeds.example.org:8443/…"),
         ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+        ("postgresql://app:pw@/rag?host=/run/SECRET&port=5432", "postgresql://…"),  # a socket
         ("not a url", "<redacted>"),
         # User-info with an unencoded '/' or '@': what a parser takes for the host is
         # part of the password.

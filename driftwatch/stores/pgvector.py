@@ -772,7 +772,7 @@ class PgvectorCollection:
                 return None
         return (
             f"{t.describe()} has no HNSW index yet; `driftwatch migrate run` builds it "
-            "once every record is written"
+            "once every record is written (as the table's owner)"
         )
 
 
