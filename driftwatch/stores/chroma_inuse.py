@@ -58,9 +58,15 @@ def refuse_if_in_use(store: str, directory: Path, owner_pid: int | None = None) 
     if users:
         first = users[0]
         more = f" and {len(users) - 1} more" if len(users) > 1 else ""
+        # Whose it is tells on-call whether to wait (a worker on its way out) or look.
+        what = (
+            f"a driftwatch store worker still there after {WORKER_EXIT_GRACE_S:.0f} s"
+            if _is_store_worker(first.pid)
+            else first.name
+        )
         raise StoreUnavailable(
             f"store {store!r}: chroma directory {directory} is open in another process "
-            f"(pid {first.pid}, {first.name}{more}); embedded mode is single-process and "
+            f"(pid {first.pid}, {what}{more}); embedded mode is single-process and "
             "reading it would write to it: watch a live application through the Chroma "
             "server (url:)"
         )
