@@ -25,7 +25,7 @@ from driftwatch.pools import Pools
 from driftwatch.runner import Runner
 from driftwatch.sinks import StateSink
 from driftwatch.state.baselines import active_baseline
-from driftwatch.state.db import StateDB, open_state
+from driftwatch.state.db import StateDB
 from tests.support.chroma_server import ChromaServer, unique_name
 from tests.support.corpus_vectors import corpus_vectors
 from tests.support.models import CANARY_QUERIES, MINILM, PARAPHRASE, corpus
@@ -94,13 +94,6 @@ def runner(config: Config, db: StateDB, auto_capture: bool = True) -> Iterator[R
 
 def by_check(results: list[CheckResult]) -> dict[str, CheckResult]:
     return {r.check: r for r in results}
-
-
-@pytest.fixture
-def state(tmp_path: Path) -> Iterator[StateDB]:
-    db = open_state(f"sqlite:///{tmp_path}/state.db")
-    yield db
-    db.close()
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from driftwatch.metrics import DriftwatchMetrics
 from driftwatch.pools import Pools
 from driftwatch.runner import Runner
 from driftwatch.sinks import MetricsSink, ResultSink, StateSink
-from driftwatch.state.db import StateDB, open_state
+from driftwatch.state.db import StateDB
 from driftwatch.state.results import latest_results
 from tests.support.chroma_server import ChromaServer, start_chroma_server, unique_name
 from tests.support.loopback import free_port
@@ -42,13 +42,6 @@ class Collected:
 
     def record(self, results: Sequence[CheckResult]) -> None:
         self.runs.append(list(results))
-
-
-@pytest.fixture
-def state(tmp_path: Path) -> Iterator[StateDB]:
-    db = open_state(f"sqlite:///{tmp_path}/state.db")
-    yield db
-    db.close()
 
 
 def test_run_returns_the_results_every_sink_received(

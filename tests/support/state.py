@@ -6,6 +6,7 @@ test's temp dir, or a fresh PostgreSQL schema (``dw_<random>``, selected through
 so tests never share state. ``pg_database`` gives a whole fresh database instead
 (for tests that drop it, or need the URL without a schema).
 ``state_db`` is a ``StateDB`` opened (and migrated) on that URL, closed after.
+``state`` is one on SQLite only, for tests whose subject is not the backend.
 
 If PostgreSQL is not running, the ``postgresql`` cases FAIL with a message
 saying so (CI starts the server; a silent skip would hide a missing backend).
@@ -130,3 +131,11 @@ def state_db(state_url: str) -> Iterator[StateDB]:
         yield db
     finally:
         db.close()
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> Iterator[StateDB]:
+    """A migrated SQLite StateDB in the test's temp dir; closed after the test."""
+    db = open_state(f"sqlite:///{tmp_path}/state.db")
+    yield db
+    db.close()
